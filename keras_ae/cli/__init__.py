@@ -1,0 +1,77 @@
+"""`keras-ae`: a thin click layer. Commands parse flags and call the library or a recipe.
+
+A `UserError` from anywhere below becomes one line on stderr and exit code 2; TensorFlow is imported only
+when a command runs, so `keras-ae --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from keras_ae.errors import UserError
+
+
+def quiet_tensorflow() -> None:
+    """Import TensorFlow with its C++ start-up chatter (oneDNN, CUDA probes) held back.
+
+    TF 2.21 writes those lines before its own log level applies, so the import runs with file descriptor 2
+    pointed at a temporary file, whose text is shown only if the import fails.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" in sys.modules:
+        return
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+") as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read())
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+class Group(click.Group):
+    """Lists commands in the order they were added, which is the order a user meets them."""
+
+    def list_commands(self, ctx):
+        return list(self.commands)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="keras-ae")
+@click.pass_context
+def cli(ctx):
+    """Autoencoders for Keras: train, embed, export, and the recipes (denoise, ...)."""
+    if ctx.invoked_subcommand and "--help" not in sys.argv and "-h" not in sys.argv:
+        quiet_tensorflow()
+
+
+def main(argv=None) -> None:
+    from keras_ae.cli import embed, train  # noqa: F401 - registers the commands
+
+    try:
+        cli.main(args=argv, standalone_mode=False)
+    except UserError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(UserError.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    sys.exit(0)

@@ -1,0 +1,25 @@
+"""Autoencoder builders. Each returns an `Autoencoder` with `encoder`, `decoder` and `autoencoder` models."""
+
+from keras_ae.errors import UserError
+from keras_ae.models.autoencoder import BOTTLENECK_NAME, Autoencoder, load
+from keras_ae.models.conv import conv_autoencoder
+from keras_ae.models.dense import dense_autoencoder
+
+BUILDERS = {"dense": dense_autoencoder, "conv": conv_autoencoder}
+
+
+def build(arch: str, input_shape, bottleneck: int, loss: str = "mse", filters=None, hidden=None, **options):
+    """Build by name (`--arch`): the decoder's output suits the loss (clip for `mse`, sigmoid for `bce`)."""
+    if arch not in BUILDERS:
+        raise UserError(f"--arch must be one of {', '.join(BUILDERS)}, got '{arch}'")
+    options["output"] = "sigmoid" if loss == "bce" else "clip"
+    if arch == "conv":
+        if len(input_shape) != 3:
+            raise UserError(f"--arch conv needs images (H, W, C), got data of shape {tuple(input_shape)}")
+        options.pop("hidden", None)
+        return conv_autoencoder(input_shape, filters=tuple(filters or (32, 64)), bottleneck=bottleneck, **options)
+    options.pop("upsampling", None)
+    return dense_autoencoder(input_shape, hidden=tuple(hidden or (256, 128)), bottleneck=bottleneck, **options)
+
+
+__all__ = ["BOTTLENECK_NAME", "BUILDERS", "Autoencoder", "build", "conv_autoencoder", "dense_autoencoder", "load"]

@@ -1,0 +1,118 @@
+"""A convolutional autoencoder with a real bottleneck: conv stages -> Dense(bottleneck) -> mirrored stages.
+
+Each stage halves the resolution. Inputs whose height or width is not a multiple of 2**stages are zero-padded
+on the way in and cropped on the way out, so any HxWxC image comes back in exactly its own shape.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers
+
+from keras_ae.errors import UserError
+from keras_ae.models.autoencoder import BOTTLENECK_NAME, DECODER_NAME, ENCODER_NAME, Autoencoder
+from keras_ae.models.blocks import (
+    activate,
+    check_bottleneck,
+    check_input_shape,
+    code_regularizer,
+    crop_back,
+    kernel_initializer,
+    output_layer,
+    pad_to_multiple,
+)
+
+UPSAMPLING_MODES = ("resize", "transpose")
+
+
+def conv_autoencoder(
+    input_shape,
+    filters=(32, 64),
+    bottleneck: int = 16,
+    activation: str = "relu",
+    batch_norm: bool = False,
+    dropout: float = 0.0,
+    sparsity: float = 0.0,
+    upsampling: str = "resize",
+    dense_units: int = 256,
+    output: str = "clip",
+) -> Autoencoder:
+    """Build a convolutional autoencoder.
+
+    `upsampling="resize"` (UpSampling2D + Conv2D) is the default because it converts to full-integer TFLite;
+    `"transpose"` uses Conv2DTranspose. `dense_units` adds one hidden Dense layer on each side of the
+    bottleneck (0 for none). `output` is `"clip"` (for squared error), `"sigmoid"` (for cross-entropy) or
+    `"linear"`; see `output_layer`.
+    """
+    input_shape = check_input_shape(input_shape, 3, "conv_autoencoder")
+    if upsampling not in UPSAMPLING_MODES:
+        raise UserError(f"--upsampling must be one of {', '.join(UPSAMPLING_MODES)}, got '{upsampling}'")
+    if not filters:
+        raise UserError("conv_autoencoder needs at least one entry in filters")
+    check_bottleneck(bottleneck, math.prod(input_shape))
+    channels = input_shape[-1]
+    init = kernel_initializer(activation)
+
+    # Encoder: pad -> [conv, strided conv] per stage -> flatten -> dense -> bottleneck.
+    inputs = keras.Input(shape=input_shape, name="image")
+    x, padding = pad_to_multiple(inputs, 2 ** len(filters), name="pad")
+    for i, f in enumerate(filters):
+        x = layers.Conv2D(f, 3, padding="same", use_bias=not batch_norm, kernel_initializer=init, name=f"enc_conv{i}a")(
+            x
+        )
+        x = activate(x, activation, batch_norm, f"enc_conv{i}a")
+        x = layers.Conv2D(
+            f,
+            3,
+            strides=2,
+            padding="same",
+            use_bias=not batch_norm,
+            kernel_initializer=init,
+            name=f"enc_conv{i}b",
+        )(x)
+        x = activate(x, activation, batch_norm, f"enc_conv{i}b")
+    grid = tuple(int(s) for s in x.shape[1:])
+    x = layers.Flatten(name="flatten")(x)
+    if dropout:
+        x = layers.Dropout(dropout, name="enc_dropout")(x)
+    if dense_units:
+        x = layers.Dense(dense_units, kernel_initializer=init, activation=activation, name="enc_dense")(x)
+    code = layers.Dense(bottleneck, activity_regularizer=code_regularizer(sparsity), name=BOTTLENECK_NAME)(x)
+    encoder = keras.Model(inputs, code, name=ENCODER_NAME)
+
+    # Decoder: the mirror image, ending in one conv to the input's channels and a crop back to its size.
+    codes = keras.Input(shape=(bottleneck,), name="code")
+    x = codes
+    if dense_units:
+        x = layers.Dense(dense_units, kernel_initializer=init, activation=activation, name="dec_dense")(x)
+    x = layers.Dense(math.prod(grid), kernel_initializer=init, name="dec_project")(x)
+    x = activate(x, activation, batch_norm, "dec_project")
+    x = layers.Reshape(grid, name="dec_reshape")(x)
+    for i, f in enumerate(reversed(filters)):
+        if upsampling == "transpose":
+            x = layers.Conv2DTranspose(
+                f,
+                3,
+                strides=2,
+                padding="same",
+                use_bias=not batch_norm,
+                kernel_initializer=init,
+                name=f"dec_up{i}",
+            )(x)
+        else:
+            x = layers.UpSampling2D(2, interpolation="nearest", name=f"dec_resize{i}")(x)
+            x = layers.Conv2D(
+                f, 3, padding="same", use_bias=not batch_norm, kernel_initializer=init, name=f"dec_up{i}"
+            )(x)
+        x = activate(x, activation, batch_norm, f"dec_up{i}")
+        x = layers.Conv2D(f, 3, padding="same", use_bias=not batch_norm, kernel_initializer=init, name=f"dec_conv{i}")(
+            x
+        )
+        x = activate(x, activation, batch_norm, f"dec_conv{i}")
+    x = layers.Conv2D(channels, 3, padding="same", name="dec_output")(x)
+    x = output_layer(x, output)
+    outputs = crop_back(x, padding, name="crop")
+    decoder = keras.Model(codes, outputs, name=DECODER_NAME)
+    return Autoencoder(encoder, decoder)

@@ -1,0 +1,99 @@
+"""`fit`: the one place keras-ae calls `model.fit`.
+
+It compiles with a cosine learning-rate schedule, resumes interrupted runs with Keras' `BackupAndRestore`,
+and keeps a history that spans restarts (Keras' own `History` only holds the epochs of the last `fit` call).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import keras
+
+from keras_ae.errors import UserError
+from keras_ae.runs import read_json, write_json
+
+LOSSES = ("mse", "bce")
+HISTORY_FILE = "history.json"
+
+
+def loss_function(loss: str):
+    """`mse`: the per-pixel squared error of the classic AE (a mean, i.e. the sum up to a constant factor);
+    `bce`: binary cross-entropy, for decoders that end in a sigmoid."""
+    if loss == "mse":
+        return keras.losses.MeanSquaredError()
+    if loss == "bce":
+        return keras.losses.BinaryCrossentropy()
+    raise UserError(f"--loss must be one of {', '.join(LOSSES)}, got '{loss}'")
+
+
+def compile_model(model: keras.Model, loss: str = "mse", learning_rate: float = 1e-3, decay_steps: int | None = None):
+    if learning_rate <= 0:
+        raise UserError(f"--learning-rate must be positive, got {learning_rate}")
+    schedule = learning_rate
+    if decay_steps:
+        schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.05)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss_function(loss))
+    return model
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Writes every finished epoch's logs to `history.json`, keyed by the global epoch number.
+
+    On a resumed run the re-done epoch overwrites its old entry, so the file always holds epochs 1..N once.
+    """
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+        self.epochs = {int(k): v for k, v in read_json(path, {}).get("epochs", {}).items()}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs[epoch + 1] = {k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"}
+        write_json(self.path, {"epochs": {str(k): v for k, v in sorted(self.epochs.items())}})
+
+    def history(self) -> dict:
+        """Keras-style `{metric: [value per epoch]}`."""
+        keys = sorted({k for logs in self.epochs.values() for k in logs})
+        return {k: [self.epochs[e].get(k) for e in sorted(self.epochs)] for k in keys}
+
+
+def fit(
+    model: keras.Model,
+    train,
+    validation,
+    epochs: int,
+    workdir: str,
+    steps_per_epoch: int | None = None,
+    loss: str = "mse",
+    learning_rate: float = 1e-3,
+    tensorboard: str | None = None,
+    callbacks=(),
+    verbose="auto",
+) -> dict:
+    """Train `model` on `(input, target)` batches; resumable from `workdir`. Returns the full history.
+
+    `steps_per_epoch` only sizes the cosine schedule (the data sets are finite and end each epoch).
+    """
+    if epochs < 1:
+        raise UserError(f"--epochs must be at least 1, got {epochs}")
+    decay_steps = epochs * steps_per_epoch if steps_per_epoch else None
+    compile_model(model, loss, learning_rate, decay_steps)
+    log = EpochLog(os.path.join(workdir, HISTORY_FILE))
+    all_callbacks = [
+        log,
+        keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup"), delete_checkpoint=True),
+        keras.callbacks.TerminateOnNaN(),
+        *callbacks,
+    ]
+    if tensorboard:
+        all_callbacks.append(keras.callbacks.TensorBoard(log_dir=tensorboard))
+    model.fit(train, validation_data=validation, epochs=epochs, callbacks=all_callbacks, verbose=verbose, shuffle=False)
+    history = log.history()
+    history["epochs"] = sorted(log.epochs)
+    return history
+
+
+def steps(count: int, batch_size: int) -> int:
+    return max(1, math.ceil(count / batch_size))
