@@ -53,9 +53,14 @@ def commit(work: str, out: str) -> str:
 
 @contextlib.contextmanager
 def run_folder(out: str, flag: str = "--out"):
-    """`with run_folder(out) as work:` write into `work`; it becomes `out` only if the block succeeds."""
+    """`with run_folder(out) as work:` write into `work`; it becomes `out` only if the block succeeds,
+    and disappears if it fails (for work that cannot be resumed)."""
     work = prepare(out, flag)
-    yield work
+    try:
+        yield work
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     commit(work, out)
 
 

@@ -39,24 +39,29 @@ def compile_model(model: keras.Model, loss: str = "mse", learning_rate: float = 
 
 
 class EpochLog(keras.callbacks.Callback):
-    """Writes every finished epoch's logs to `history.json`, keyed by the global epoch number.
+    """Keeps every finished epoch's logs in `history.json`, across restarts.
 
-    On a resumed run the re-done epoch overwrites its old entry, so the file always holds epochs 1..N once.
+    The file is Keras-style, `{"epoch": [1, 2, ...], "loss": [...], "val_loss": [...]}`. On a resumed run
+    the re-done epoch replaces its old entry, so the file always holds epochs 1..N exactly once.
     """
 
     def __init__(self, path: str):
         super().__init__()
         self.path = path
-        self.epochs = {int(k): v for k, v in read_json(path, {}).get("epochs", {}).items()}
+        saved = read_json(path, {})
+        self.epochs = {
+            int(epoch): {k: v[i] for k, v in saved.items() if k != "epoch"}
+            for i, epoch in enumerate(saved.get("epoch", []))
+        }
 
     def on_epoch_end(self, epoch, logs=None):
         self.epochs[epoch + 1] = {k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"}
-        write_json(self.path, {"epochs": {str(k): v for k, v in sorted(self.epochs.items())}})
+        write_json(self.path, self.history())
 
     def history(self) -> dict:
-        """Keras-style `{metric: [value per epoch]}`."""
+        order = sorted(self.epochs)
         keys = sorted({k for logs in self.epochs.values() for k in logs})
-        return {k: [self.epochs[e].get(k) for e in sorted(self.epochs)] for k in keys}
+        return {"epoch": order, **{k: [self.epochs[e].get(k) for e in order] for k in keys}}
 
 
 def fit(
@@ -76,23 +81,34 @@ def fit(
 
     `steps_per_epoch` only sizes the cosine schedule (the data sets are finite and end each epoch).
     """
-    if epochs < 1:
-        raise UserError(f"--epochs must be at least 1, got {epochs}")
+    check_settings(epochs, loss, learning_rate)
     decay_steps = epochs * steps_per_epoch if steps_per_epoch else None
     compile_model(model, loss, learning_rate, decay_steps)
     log = EpochLog(os.path.join(workdir, HISTORY_FILE))
     all_callbacks = [
         log,
-        keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup"), delete_checkpoint=True),
+        # double_checkpoint: a kill while the weights file is being written (seen here) leaves it corrupt;
+        # Keras then falls back to the previous epoch's copy instead of failing.
+        keras.callbacks.BackupAndRestore(
+            os.path.join(workdir, "backup"), delete_checkpoint=True, double_checkpoint=True
+        ),
         keras.callbacks.TerminateOnNaN(),
         *callbacks,
     ]
     if tensorboard:
         all_callbacks.append(keras.callbacks.TensorBoard(log_dir=tensorboard))
     model.fit(train, validation_data=validation, epochs=epochs, callbacks=all_callbacks, verbose=verbose, shuffle=False)
-    history = log.history()
-    history["epochs"] = sorted(log.epochs)
-    return history
+    return log.history()
+
+
+def check_settings(epochs: int, loss: str = "mse", learning_rate: float = 1e-3) -> None:
+    """Refuse bad training flags before anything is loaded or written."""
+    if epochs < 1:
+        raise UserError(f"--epochs must be at least 1, got {epochs}")
+    if loss not in LOSSES:
+        raise UserError(f"--loss must be one of {', '.join(LOSSES)}, got '{loss}'")
+    if learning_rate <= 0:
+        raise UserError(f"--learning-rate must be positive, got {learning_rate}")
 
 
 def steps(count: int, batch_size: int) -> int:

@@ -31,7 +31,6 @@ def run(
     tensorboard: str | None = None,
     echo=print,
 ) -> dict:
-    work = runs.prepare(out)
     ae = load(model)
     data = datasets.load(dataset, seed=seed, resize=resize, data_dir=data_dir)
     if tuple(data.shape) != tuple(ae.input_shape):
@@ -56,6 +55,13 @@ def run(
             f"pixels {metrics['knn_accuracy_pixels']:.3f} ({pixels} numbers)"
         )
 
+    with runs.run_folder(out) as work:
+        write_outputs(work, ae, data, codes, labels, split, metrics, seed, tensorboard, x_train, x_val)
+    echo(f"wrote {out}/")
+    return metrics
+
+
+def write_outputs(work, ae, data, codes, labels, split, metrics, seed, tensorboard, x_train, x_val):
     # 3. A picture: the codes projected to their two main directions, coloured by label.
     from sklearn.decomposition import PCA
 
@@ -75,6 +81,3 @@ def run(
     runs.write_json(os.path.join(work, "metrics.json"), metrics)
     if tensorboard:
         write_projector(tensorboard, codes, labels, np.concatenate([x_train, x_val]), data.class_names)
-    runs.commit(work, out)
-    echo(f"wrote {out}/")
-    return metrics

@@ -42,7 +42,18 @@ def run(
 ) -> dict:
     config = {k: v for k, v in locals().items() if k != "echo"}
 
-    # 1. A working folder that becomes `out` only when everything is written. If it holds an interrupted
+    training.check_settings(epochs, loss, learning_rate)
+
+    # 1. Data: float32 images in [0, 1], split into train and validation by the seed.
+    keras.utils.set_random_seed(seed)
+    data = datasets.load(dataset, seed=seed, resize=resize, data_dir=data_dir)
+    echo(f"data: {data.name}, {data.num_train} train / {data.num_validation} validation images of {data.shape}")
+
+    # 2. The model: encoder and decoder as separate functional models, composed into the autoencoder.
+    ae = build(arch, data.shape, bottleneck, loss=loss, **(model_options or {}))
+    echo(f"model: {arch} autoencoder, code of {ae.code_size} numbers, {ae.autoencoder.count_params():,} parameters")
+
+    # 3. A working folder that becomes `out` only when everything is written. If it holds an interrupted
     #    run of the same configuration, training resumes from it; otherwise it starts clean.
     work = runs.prepare(out)
     if runs.read_json(os.path.join(work, "config.json")) not in (None, runs.json_roundtrip(config)):
@@ -50,15 +61,6 @@ def run(
         shutil.rmtree(work)
         work = runs.prepare(out)
     runs.write_json(os.path.join(work, "config.json"), config)
-
-    # 2. Data: float32 images in [0, 1], split into train and validation by the seed.
-    keras.utils.set_random_seed(seed)
-    data = datasets.load(dataset, seed=seed, resize=resize, data_dir=data_dir)
-    echo(f"data: {data.name}, {data.num_train} train / {data.num_validation} validation images of {data.shape}")
-
-    # 3. The model: encoder and decoder as separate functional models, composed into the autoencoder.
-    ae = build(arch, data.shape, bottleneck, loss=loss, **(model_options or {}))
-    echo(f"model: {arch} autoencoder, code of {ae.code_size} numbers, {ae.autoencoder.count_params():,} parameters")
 
     # 4. Train on (image, image) pairs.
     history = training.fit(
@@ -82,7 +84,7 @@ def run(
         **evaluate.reconstruction_metrics(x_val, reconstructions, prefix="val_"),
         **evaluate.reconstruction_metrics(x_val, pca.reconstruct(x_val), prefix="pca_val_"),
         "code_size": ae.code_size,
-        "epochs": len(history["epochs"]),
+        "epochs": len(history["epoch"]),
     }
     metrics["psnr_gain_over_pca"] = metrics["val_psnr"] - metrics["pca_val_psnr"]
 

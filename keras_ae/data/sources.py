@@ -192,6 +192,12 @@ def folder(root: str, seed: int = 0, resize: tuple[int, int] | None = None) -> I
     )
 
 
+def _count(ds: tf.data.Dataset) -> int:
+    """Examples in a data set: from its cardinality when TFDS knows it, else by one pass over it."""
+    known = int(ds.cardinality())
+    return known if known >= 0 else int(ds.reduce(0, lambda n, _: n + 1))
+
+
 # -- TensorFlow Datasets ---------------------------------------------------------------------------------------
 def tfds_source(name: str, split: str = "train", data_dir: str | None = None, seed: int = 0) -> ImageData:
     """`tfds:NAME[:SPLIT]`: the last 10% of the split (by TFDS's own deterministic slicing) is validation."""
@@ -224,8 +230,7 @@ def tfds_source(name: str, split: str = "train", data_dir: str | None = None, se
             out["label"] = tf.cast(example["label"], tf.int32)
         return out
 
-    n_train = info.splits[f"{split}[:90%]"].num_examples
-    n_val = info.splits[f"{split}[90%:]"].num_examples
+    n_train, n_val = _count(train), _count(validation)
     return ImageData(
         name=f"tfds:{name}",
         shape=shape,

@@ -1,0 +1,3 @@
+from keras_ae.cli import main
+
+main()

