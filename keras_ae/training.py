@@ -84,6 +84,7 @@ def fit(
     check_settings(epochs, loss, learning_rate)
     decay_steps = epochs * steps_per_epoch if steps_per_epoch else None
     compile_model(model, loss, learning_rate, decay_steps)
+    os.makedirs(workdir, exist_ok=True)
     log = EpochLog(os.path.join(workdir, HISTORY_FILE))
     all_callbacks = [
         log,

@@ -39,8 +39,9 @@ def run(
     data_dir: str | None = None,
     tensorboard: str | None = None,
     echo=print,
+    verbose="auto",
 ) -> dict:
-    config = {k: v for k, v in locals().items() if k != "echo"}
+    config = {k: v for k, v in locals().items() if k not in ("echo", "verbose")}
 
     training.check_settings(epochs, loss, learning_rate)
 
@@ -73,6 +74,7 @@ def run(
         loss=loss,
         learning_rate=learning_rate,
         tensorboard=tensorboard,
+        verbose=verbose,
     )
 
     # 5. Measure on validation images, beside PCA of the same width fitted on the training images.

@@ -53,12 +53,12 @@ class Group(click.Group):
 @click.pass_context
 def cli(ctx):
     """Autoencoders for Keras: train, embed, export, and the recipes (denoise, ...)."""
-    if ctx.invoked_subcommand and "--help" not in sys.argv and "-h" not in sys.argv:
+    if ctx.invoked_subcommand and not {"--help", "-h", "--list"} & set(sys.argv):
         quiet_tensorflow()
 
 
 def main(argv=None) -> None:
-    from keras_ae.cli import embed, export, train  # noqa: F401 - registers the commands
+    from keras_ae.cli import denoise, embed, export, recipe, train  # noqa: F401 - registers the commands
 
     try:
         cli.main(args=argv, standalone_mode=False)

@@ -13,7 +13,7 @@ from keras_ae.cli.options import dataset_options, int_list
 @click.option("--arch", type=click.Choice(["conv", "dense"]), default="conv", show_default=True)
 @click.option("--bottleneck", default=16, show_default=True, help="Width of the code e(x).")
 @click.option("--filters", default=None, metavar="32,64", help="Conv channels per stage (conv).")
-@click.option("--hidden", default=None, metavar="256,128", help="Hidden layer widths (dense).")
+@click.option("--hidden", default=None, metavar="512,256", help="Hidden layer widths (dense).")
 @click.option("--activation", default="relu", show_default=True)
 @click.option("--batch-norm/--no-batch-norm", default=False, show_default=True)
 @click.option("--dropout", default=0.0, show_default=True)

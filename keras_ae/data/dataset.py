@@ -123,7 +123,16 @@ def as_nhwc(images: np.ndarray, source: str) -> np.ndarray:
     raise UserError(f"{source}: expected images shaped (N, H, W) or (N, H, W, C) with C in 1, 3, 4; got {images.shape}")
 
 
-def from_arrays(name, images, labels=None, seed=0, class_names=None, max_value=None, info=None) -> ImageData:
+def from_arrays(
+    name,
+    images,
+    labels=None,
+    seed=0,
+    class_names=None,
+    max_value=None,
+    info=None,
+    validation_fraction: float = VALIDATION_FRACTION,
+) -> ImageData:
     """In-memory images (any numeric dtype) -> normalised, split `ImageData`."""
     images = to_unit_range(as_nhwc(np.asarray(images), name), name, max_value=max_value)
     if labels is not None:
@@ -135,7 +144,7 @@ def from_arrays(name, images, labels=None, seed=0, class_names=None, max_value=N
         labels = labels.astype(np.int32)
         if class_names is None:
             class_names = [str(c) for c in range(int(labels.max()) + 1)]
-    train_idx, val_idx = split_indices(len(images), seed)
+    train_idx, val_idx = split_indices(len(images), seed, validation_fraction)
 
     def part(idx):
         features = {"image": images[idx]}

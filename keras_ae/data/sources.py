@@ -60,7 +60,7 @@ def numpy_file(path: str, seed: int = 0) -> ImageData:
     return from_arrays(path, images, labels, seed=seed)
 
 
-def _read_idx(path: str, expected_magic: int) -> np.ndarray:
+def read_idx(path: str, expected_magic: int) -> np.ndarray:
     opener = gzip.open if path.endswith(".gz") else open
     try:
         with opener(path, "rb") as f:
@@ -84,14 +84,14 @@ def _read_idx(path: str, expected_magic: int) -> np.ndarray:
 
 def idx_files(path: str, seed: int = 0) -> ImageData:
     """MNIST-style `*-idx3-ubyte[.gz]` images, with the matching `*-idx1-ubyte[.gz]` labels when present."""
-    images = _read_idx(path, 0x00000803)
+    images = read_idx(path, 0x00000803)
     labels = None
     directory, base = os.path.split(path)
     label_base = base.replace("idx3", "idx1").replace("images", "labels")
     for candidate in (label_base, label_base.removesuffix(".gz"), label_base + ".gz"):
         label_path = os.path.join(directory, candidate)
         if candidate != base and os.path.isfile(label_path):
-            labels = _read_idx(label_path, 0x00000801)
+            labels = read_idx(label_path, 0x00000801)
             break
     return from_arrays(path, images, labels, seed=seed, max_value=255)
 

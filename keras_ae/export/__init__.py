@@ -58,7 +58,8 @@ def export(
 
     Args:
         model_or_path: an `Autoencoder`, a keras-ae Keras model, or a path that `keras_ae.models.load`
-            reads.
+            reads; or `None` with `endpoints` only, for image-to-image models that have no encoder and
+            decoder to export (a skip-connected U-Net denoiser).
         out_dir: the export folder. An earlier export there is replaced whole, and only once the new one
             is complete; any other non-empty folder is refused.
         formats: any of `"saved_model"`, `"tflite"`.
@@ -81,11 +82,12 @@ def export(
     if isinstance(tflite_batch, bool) or not isinstance(tflite_batch, (int, np.integer)) or tflite_batch < 1:
         raise UserError(f"--tflite-batch must be a positive integer, got {tflite_batch!r}")
     tflite_batch = int(tflite_batch)
-    ae = as_autoencoder(model_or_path)
+    ae = None if model_or_path is None else as_autoencoder(model_or_path)
     all_endpoints = saved_model.endpoints_for(ae, endpoints)
+    input_shape = next(iter(all_endpoints.values())).input_shape
     images = None
     if "tflite" in formats and "int8" in quantize:
-        images = check_representative(representative_data, ae)
+        images = check_representative(representative_data, input_shape)
 
     out_dir = os.path.normpath(os.fspath(out_dir))
     check_target(out_dir, model_or_path)
@@ -102,7 +104,8 @@ def export(
             }
         if "tflite" in formats:
             tflite_info = _write_tflite(ae, all_endpoints, work, quantize, images, tflite_batch, int8_io)
-        result = meta_module.build(ae, work, saved_model_info, tflite_info, info=metadata)
+        code_size = ae.code_size if ae is not None else None
+        result = meta_module.build(input_shape, code_size, work, saved_model_info, tflite_info, info=metadata)
         runs.write_json(os.path.join(work, meta_module.FILE_NAME), result)
     return result
 
@@ -116,7 +119,7 @@ def _write_tflite(ae, endpoints, work, quantize, images, batch, int8_io) -> dict
         saved_model.write(endpoints, fixed, batch=batch)
         representative = None
         if images is not None:
-            codes = ae.embed(images)
+            codes = ae.embed(images) if ae is not None else None
             representative = tflite.representative_dataset(endpoints, images, codes, batch)
         info = {}
         for mode in quantize:
@@ -163,16 +166,16 @@ def check_target(out_dir: str, source=None) -> None:
         raise UserError(f"-o {out_dir}: exists and is not an earlier export (no {FILE_NAME}); choose another folder")
 
 
-def check_representative(data, ae) -> np.ndarray:
+def check_representative(data, input_shape) -> np.ndarray:
     if data is None:
         raise UserError("int8 quantization needs representative data (a few hundred training images) to calibrate")
     try:
         images = np.asarray(data, np.float32)
     except (TypeError, ValueError):
         raise UserError(f"representative data must be an array of images, got {type(data).__name__}") from None
-    if images.ndim != len(ae.input_shape) + 1 or tuple(images.shape[1:]) != tuple(ae.input_shape):
+    if images.ndim != len(input_shape) + 1 or tuple(images.shape[1:]) != tuple(input_shape):
         raise UserError(
-            f"representative data has shape {images.shape}, but the model takes images of shape {ae.input_shape}"
+            f"representative data has shape {images.shape}, but the model takes images of shape {tuple(input_shape)}"
         )
     if len(images) == 0:
         raise UserError("representative data holds no images")

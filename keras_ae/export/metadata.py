@@ -50,13 +50,13 @@ def file_table(folder: str) -> dict:
     return files
 
 
-def build(ae, folder: str, saved_model=None, tflite=None, info=None) -> dict:
-    """The metadata of an export folder whose files are all written."""
+def build(input_shape, code_size, folder: str, saved_model=None, tflite=None, info=None) -> dict:
+    """The metadata of an export folder whose files are all written (`code_size` None: no bottleneck)."""
     return {
         "format_version": FORMAT_VERSION,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "input": {"shape": list(ae.input_shape), "dtype": "float32", "range": [0.0, 1.0]},
-        "code_size": ae.code_size,
+        "input": {"shape": list(input_shape), "dtype": "float32", "range": [0.0, 1.0]},
+        "code_size": code_size,
         "saved_model": saved_model,
         "tflite": tflite or {},
         "versions": versions(),

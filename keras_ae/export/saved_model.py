@@ -58,12 +58,19 @@ class Endpoint:
 
 
 def endpoints_for(ae, extra=None) -> dict[str, Endpoint]:
-    """The three built-in endpoints (reconstruct first: it becomes `serving_default`) plus `extra`."""
-    endpoints = {
-        "reconstruct": Endpoint(ae.autoencoder, "images", "images"),
-        "encode": Endpoint(ae.encoder, "images", "codes"),
-        "decode": Endpoint(ae.decoder, "codes", "images"),
-    }
+    """The three built-in endpoints (reconstruct first: it becomes `serving_default`) plus `extra`.
+
+    Without an autoencoder (`ae` None) only `extra` is exported, and its first entry is `serving_default`.
+    """
+    endpoints = {}
+    if ae is not None:
+        endpoints = {
+            "reconstruct": Endpoint(ae.autoencoder, "images", "images"),
+            "encode": Endpoint(ae.encoder, "images", "codes"),
+            "decode": Endpoint(ae.decoder, "codes", "images"),
+        }
+    elif not extra:
+        raise UserError("nothing to export: give an autoencoder or at least one endpoint")
     for name, value in (extra or {}).items():
         if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
             raise UserError(f"endpoint name {name!r} must be a Python identifier (it becomes a signature name)")

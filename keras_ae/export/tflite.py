@@ -74,7 +74,7 @@ def representative_dataset(endpoints, images: np.ndarray, codes: np.ndarray, bat
     for name, endpoint in endpoints.items():
         if endpoint.input_shape == images.shape[1:]:
             feeds[name] = (endpoint.input_name, _batches(images, batch))
-        elif endpoint.input_shape == codes.shape[1:]:
+        elif codes is not None and endpoint.input_shape == codes.shape[1:]:
             feeds[name] = (endpoint.input_name, _batches(codes, batch))
         else:
             raise UserError(

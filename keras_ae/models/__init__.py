@@ -4,6 +4,7 @@ from keras_ae.errors import UserError
 from keras_ae.models.autoencoder import BOTTLENECK_NAME, Autoencoder, load
 from keras_ae.models.conv import conv_autoencoder
 from keras_ae.models.dense import dense_autoencoder
+from keras_ae.models.layers import ClipToRange  # noqa: F401 - registers the layer before any model loads
 
 BUILDERS = {"dense": dense_autoencoder, "conv": conv_autoencoder}
 
@@ -19,7 +20,30 @@ def build(arch: str, input_shape, bottleneck: int, loss: str = "mse", filters=No
         options.pop("hidden", None)
         return conv_autoencoder(input_shape, filters=tuple(filters or (32, 64)), bottleneck=bottleneck, **options)
     options.pop("upsampling", None)
-    return dense_autoencoder(input_shape, hidden=tuple(hidden or (256, 128)), bottleneck=bottleneck, **options)
+    return dense_autoencoder(input_shape, hidden=tuple(hidden or (512, 256)), bottleneck=bottleneck, **options)
 
 
-__all__ = ["BOTTLENECK_NAME", "BUILDERS", "Autoencoder", "build", "conv_autoencoder", "dense_autoencoder", "load"]
+DENOISER_ARCHS = ("conv", "dense", "unet")
+
+
+def build_denoiser(arch: str, input_shape, bottleneck: int = 32, **options):
+    """An image -> image model for denoising, and the `Autoencoder` behind it (None for the skip-connected U-Net)."""
+    from keras_ae.models.denoisers import unet_denoiser
+
+    if arch == "unet":
+        return unet_denoiser(input_shape), None
+    ae = build(arch, input_shape, bottleneck, **options)
+    return ae.autoencoder, ae
+
+
+__all__ = [
+    "BOTTLENECK_NAME",
+    "BUILDERS",
+    "DENOISER_ARCHS",
+    "Autoencoder",
+    "build",
+    "build_denoiser",
+    "conv_autoencoder",
+    "dense_autoencoder",
+    "load",
+]

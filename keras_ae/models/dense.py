@@ -19,7 +19,7 @@ from keras_ae.models.blocks import (
 
 def dense_autoencoder(
     input_shape,
-    hidden=(256, 128),
+    hidden=(512, 256),
     bottleneck: int = 32,
     activation: str = "relu",
     batch_norm: bool = False,

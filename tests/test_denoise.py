@@ -1,0 +1,120 @@
+"""The denoising recipe end to end on real digits, and `keras-ae denoise` on user files."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from conftest import assert_one_line_error
+from keras_ae.recipes import denoise
+from PIL import Image
+
+from keras_ae import denoisers
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def denoise_run(tmp_path_factory):
+    """One short run of the recipe on scikit-learn's 8x8 digits, with every comparison and the export."""
+    root = tmp_path_factory.mktemp("denoise")
+    metrics = denoise.run(
+        dataset="digits",
+        epochs=4,
+        noise="gaussian:0.3",
+        out=str(root / "run"),
+        export_dir=str(root / "exported"),
+        echo=lambda *a: None,
+        verbose=0,
+    )
+    return root, metrics
+
+
+def test_recipe_reports_every_method_on_the_same_images(denoise_run):
+    root, metrics = denoise_run
+    expected = {
+        "noisy",
+        "autoencoder",
+        "clean_trained_autoencoder",
+        "bottleneck_autoencoder",
+        "keras_io_reference",
+        *denoisers.available(),
+    }
+    assert set(metrics["psnr"]) == set(metrics["ssim"]) == expected
+    written = json.loads((root / "run" / "metrics.json").read_text())
+    assert written["psnr"] == pytest.approx(metrics["psnr"])
+    psnr = metrics["psnr"]
+    assert psnr["autoencoder"] > psnr["noisy"] + 2  # it really denoises, after 4 short epochs on 1,617 images
+    assert psnr["autoencoder"] > psnr["clean_trained_autoencoder"]  # and the noise training is what does it
+    for picture in ("denoise_grid.png", "curves.png"):
+        with Image.open(root / "run" / picture) as image:
+            assert image.size[0] > 300
+    assert metrics["best_classical"] in denoisers.available()
+
+
+def test_recipe_exports_a_denoise_signature(denoise_run):
+    root, _ = denoise_run
+    names = set(os.listdir(root / "exported"))
+    assert {"saved_model", "model_float32.tflite", "model_int8.tflite", "metadata.json"} <= names
+    meta = json.loads((root / "exported" / "metadata.json").read_text())
+    assert "denoise" in json.dumps(meta["saved_model"])
+
+
+def _noisy_png(path, size, seed=0, mode="L"):
+    rng = np.random.default_rng(seed)
+    shape = size if mode == "L" else (*size, 3)
+    Image.fromarray(rng.integers(0, 256, size=shape, dtype=np.uint8), mode).save(path)
+
+
+@pytest.mark.parametrize("model_kind", ["keras", "export"])
+def test_denoise_command_cleans_files_of_any_larger_size(cli, denoise_run, tmp_path, model_kind):
+    root, _ = denoise_run
+    model = root / "run" / "model.keras" if model_kind == "keras" else root / "exported"
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    _noisy_png(inputs / "small.png", (8, 8))
+    _noisy_png(inputs / "scan.png", (50, 37))
+    _noisy_png(inputs / "colour.png", (8, 8), mode="RGB")
+    code, out, err = cli("denoise", "--model", model, inputs, "-o", tmp_path / "out")
+    assert code == 0, err
+    assert "converted RGB to grey" in err
+    for name, size in (("small.png", (8, 8)), ("scan.png", (37, 50)), ("colour.png", (8, 8))):
+        with Image.open(tmp_path / "out" / name) as image:
+            assert image.size == size
+    with Image.open(inputs / "scan.png") as noisy, Image.open(tmp_path / "out" / "scan.png") as clean:
+        assert np.asarray(clean, np.float32).std() < np.asarray(noisy, np.float32).std()
+
+
+def test_denoise_command_bad_input(cli, denoise_run, tmp_path):
+    root, _ = denoise_run
+    model = root / "run" / "model.keras"
+    tiny = tmp_path / "tiny.png"
+    _noisy_png(tiny, (5, 5))
+    assert_one_line_error(*cli("denoise", "--model", model, tiny, "-o", tmp_path / "o")[::2], "tiny.png", "smaller")
+    corrupt = tmp_path / "corrupt.png"
+    corrupt.write_bytes(b"\x89PNG nonsense")
+    assert_one_line_error(*cli("denoise", "--model", model, corrupt, "-o", tmp_path / "o")[::2], "corrupt.png")
+    assert_one_line_error(*cli("denoise", "--model", tmp_path / "none", tiny, "-o", tmp_path / "o")[::2], "none")
+    assert not (tmp_path / "o").exists() and not (tmp_path / "o.partial").exists()
+
+
+@pytest.mark.parametrize(
+    "spec,fragments",
+    [
+        ("gausian:0.4", ["gausian", "gaussian, salt_pepper"]),
+        ("gaussian:-1", ["--noise gaussian:-1"]),
+        ("mask:1.5", ["--noise mask:1.5"]),
+    ],
+)
+def test_recipe_refuses_bad_noise_specs_before_any_work(cli, tmp_path, spec, fragments):
+    code, _, err = cli("recipe", "denoise", "--dataset", "digits", "--noise", spec, "--out", tmp_path / "o")
+    assert_one_line_error(code, err, *fragments)
+    assert not (tmp_path / "o.partial").exists()
+
+
+def test_recipe_list_names_every_recipe(cli):
+    code, out, _ = cli("recipe", "--list")
+    assert code == 0
+    assert {line.split()[0] for line in out.splitlines()} >= {"denoise", "train", "embed"}
