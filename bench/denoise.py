@@ -60,7 +60,8 @@ def throughput(spec: str = "gaussian:0.4", epochs: int = 3, batch_size: int = 64
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--filters", default="32,64,96", help="U-Net channels per level")
     parser.add_argument("--sets", default="mnist,notmnist")
     parser.add_argument("--throughput-only", action="store_true")
     args = parser.parse_args()

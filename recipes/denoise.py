@@ -38,6 +38,7 @@ def run(
     dataset: str | datasets.ImageData = datasets.DEFAULT_DATASET,
     arch: str = "unet",
     bottleneck: int = 32,
+    filters=None,
     noise: str = "gaussian:0.4",
     epochs: int = 10,
     batch_size: int = 64,
@@ -92,14 +93,14 @@ def run(
         return history, model.predict(noisy_val, batch_size=256, verbose=0)
 
     # 3. The denoiser: trained on (noisy, clean) pairs made on the fly by the pipeline.
-    denoiser, autoencoder = build_denoiser(arch, data.shape, bottleneck)
+    denoiser, autoencoder = build_denoiser(arch, data.shape, bottleneck, filters=filters)
     history, denoised = train("autoencoder", denoiser, corrupt.pairs())
     outputs = {"noisy": noisy_val, "autoencoder": denoised}
     histories = {"autoencoder": history}
 
     # 4. The comparisons a reviewer would ask for, trained on the same data for the same epochs.
     if compare:
-        same_arch_clean, _ = build_denoiser(arch, data.shape, bottleneck)
+        same_arch_clean, _ = build_denoiser(arch, data.shape, bottleneck, filters=filters)
         _, outputs["clean_trained_autoencoder"] = train("clean_trained_autoencoder", same_arch_clean, None)
         if arch == "unet":
             bottleneck_ae, _ = build_denoiser("conv", data.shape, bottleneck)

@@ -45,6 +45,7 @@ def recipe(ctx, show_list):
     help="unet: skip connections; conv/dense: a bottleneck autoencoder.",
 )
 @click.option("--bottleneck", default=32, show_default=True, help="Code width of the bottleneck autoencoders.")
+@click.option("--filters", default=None, metavar="16,32,48", help="Channels per level (unet) or stage (conv).")
 @click.option(
     "--noise",
     default="gaussian:0.4",

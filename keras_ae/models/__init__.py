@@ -26,13 +26,15 @@ def build(arch: str, input_shape, bottleneck: int, loss: str = "mse", filters=No
 DENOISER_ARCHS = ("conv", "dense", "unet")
 
 
-def build_denoiser(arch: str, input_shape, bottleneck: int = 32, **options):
-    """An image -> image model for denoising, and the `Autoencoder` behind it (None for the skip-connected U-Net)."""
+def build_denoiser(arch: str, input_shape, bottleneck: int = 32, filters=None, **options):
+    """An image -> image model for denoising, and the `Autoencoder` behind it (None for the skip-connected U-Net).
+
+    `filters` are the U-Net's channels per level (default 16, 32, 48) or the conv autoencoder's per stage."""
     from keras_ae.models.denoisers import unet_denoiser
 
     if arch == "unet":
-        return unet_denoiser(input_shape), None
-    ae = build(arch, input_shape, bottleneck, **options)
+        return (unet_denoiser(input_shape, filters=tuple(filters)) if filters else unet_denoiser(input_shape)), None
+    ae = build(arch, input_shape, bottleneck, filters=filters, **options)
     return ae.autoencoder, ae
 
 
