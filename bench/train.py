@@ -30,7 +30,13 @@ def main():
             out = os.path.join(tmp, f"{arch}{bottleneck}")
             start = time.perf_counter()
             m = train.run(
-                dataset=args.dataset, arch=arch, bottleneck=bottleneck, epochs=args.epochs, out=out, echo=quiet, verbose=0
+                dataset=args.dataset,
+                arch=arch,
+                bottleneck=bottleneck,
+                epochs=args.epochs,
+                out=out,
+                echo=quiet,
+                verbose=0,
             )
             seconds = time.perf_counter() - start
             e = embed.run(model=os.path.join(out, "model.keras"), dataset=args.dataset, out=out + "-emb", echo=quiet)

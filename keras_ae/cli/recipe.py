@@ -66,15 +66,29 @@ def recipe(ctx, show_list):
 @click.option("--export-dir", default="exported/denoise", show_default=True, help="Where the export goes.")
 @click.option("--no-export", is_flag=True, help="Skip the export.")
 def denoise_recipe(
-    dataset, arch, bottleneck, noise, epochs, batch_size, learning_rate, compare, seed, out, export_dir, no_export
+    dataset,
+    arch,
+    bottleneck,
+    filters,
+    noise,
+    epochs,
+    batch_size,
+    learning_rate,
+    compare,
+    seed,
+    out,
+    export_dir,
+    no_export,
 ):
     """Train a denoiser on noisy/clean pairs, compare it with the baselines, export it."""
+    from keras_ae.cli.options import int_list
     from keras_ae.recipes import denoise
 
     denoise.run(
         dataset=dataset,
         arch=arch,
         bottleneck=bottleneck,
+        filters=int_list(filters, "--filters"),
         noise=noise,
         epochs=epochs,
         batch_size=batch_size,
