@@ -51,6 +51,18 @@ def commit(work: str, out: str) -> str:
     return out
 
 
+def resume_or_start(out: str, config: dict, echo=print, flag: str = "--out") -> str:
+    """The working folder of a resumable run: kept if it holds an interrupted run of the same `config`
+    (training then resumes from its backups), emptied if the settings differ. `config.json` is written."""
+    work = prepare(out, flag)
+    if read_json(os.path.join(work, "config.json")) not in (None, json_roundtrip(config)):
+        echo(f"{work} holds an interrupted run with other settings; starting afresh")
+        shutil.rmtree(work)
+        work = prepare(out, flag)
+    write_json(os.path.join(work, "config.json"), config)
+    return work
+
+
 @contextlib.contextmanager
 def run_folder(out: str, flag: str = "--out"):
     """`with run_folder(out) as work:` write into `work`; it becomes `out` only if the block succeeds,

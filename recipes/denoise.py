@@ -20,7 +20,6 @@ and exports the denoiser to `exported/denoise/` (SavedModel with a `denoise` sig
 from __future__ import annotations
 
 import os
-import shutil
 import time
 
 import keras
@@ -70,12 +69,7 @@ def run(
     )
 
     # 2. A resumable working folder: each network trains in a subfolder of its own.
-    work = runs.prepare(out)
-    if runs.read_json(os.path.join(work, "config.json")) not in (None, runs.json_roundtrip(config)):
-        echo(f"{work} holds an interrupted run with other settings; starting afresh")
-        shutil.rmtree(work)
-        work = runs.prepare(out)
-    runs.write_json(os.path.join(work, "config.json"), config)
+    work = runs.resume_or_start(out, config, echo)
 
     def train(name, model, pairs, loss="mse"):
         echo(f"training {name} ({model.count_params():,} parameters, {epochs} epochs)")

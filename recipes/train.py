@@ -12,7 +12,6 @@ An interrupted run resumes from its last finished epoch when the same command is
 from __future__ import annotations
 
 import os
-import shutil
 
 import keras
 
@@ -56,12 +55,7 @@ def run(
 
     # 3. A working folder that becomes `out` only when everything is written. If it holds an interrupted
     #    run of the same configuration, training resumes from it; otherwise it starts clean.
-    work = runs.prepare(out)
-    if runs.read_json(os.path.join(work, "config.json")) not in (None, runs.json_roundtrip(config)):
-        echo(f"{work} holds an interrupted run with other settings; starting afresh")
-        shutil.rmtree(work)
-        work = runs.prepare(out)
-    runs.write_json(os.path.join(work, "config.json"), config)
+    work = runs.resume_or_start(out, config, echo)
 
     # 4. Train on (image, image) pairs.
     history = training.fit(
