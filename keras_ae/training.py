@@ -81,7 +81,7 @@ def fit(
 
     `steps_per_epoch` only sizes the cosine schedule (the data sets are finite and end each epoch).
     """
-    check_settings(epochs, loss, learning_rate)
+    check_settings(epochs, loss, learning_rate, tensorboard)
     decay_steps = epochs * steps_per_epoch if steps_per_epoch else None
     compile_model(model, loss, learning_rate, decay_steps)
     os.makedirs(workdir, exist_ok=True)
@@ -102,8 +102,13 @@ def fit(
     return log.history()
 
 
-def check_settings(epochs: int, loss: str = "mse", learning_rate: float = 1e-3) -> None:
+def check_settings(epochs: int, loss: str = "mse", learning_rate: float = 1e-3, tensorboard=None) -> None:
     """Refuse bad training flags before anything is loaded or written."""
+    if tensorboard:
+        import importlib.util
+
+        if importlib.util.find_spec("tensorboard") is None:
+            raise UserError("--tensorboard needs the tensorboard package: pip install 'keras-ae[tensorboard]'")
     if epochs < 1:
         raise UserError(f"--epochs must be at least 1, got {epochs}")
     if loss not in LOSSES:

@@ -42,7 +42,7 @@ def run(
 ) -> dict:
     config = {k: v for k, v in locals().items() if k not in ("echo", "verbose")}
 
-    training.check_settings(epochs, loss, learning_rate)
+    training.check_settings(epochs, loss, learning_rate, tensorboard)
 
     # 1. Data: float32 images in [0, 1], split into train and validation by the seed.
     keras.utils.set_random_seed(seed)

@@ -148,3 +148,15 @@ def test_help_does_not_start_tensorflow():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "train" in result.stdout and "embed" in result.stdout
+
+
+def test_tensorboard_logging_needs_its_package(cli, tmp_path, monkeypatch):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "tensorboard" else real_find_spec(name, *a)
+    )
+    code, _, err = cli("train", "--dataset", "digits", "--out", tmp_path / "o", "--tensorboard", tmp_path / "tb")
+    assert_one_line_error(code, err, "--tensorboard", "pip install")
+    assert not (tmp_path / "o.partial").exists()
