@@ -58,7 +58,7 @@ def cli(ctx):
 
 
 def main(argv=None) -> None:
-    from keras_ae.cli import denoise, embed, export, recipe, train  # noqa: F401 - registers the commands
+    from keras_ae.cli import denoise, embed, export, recipe, score, train  # noqa: F401 - registers the commands
 
     try:
         cli.main(args=argv, standalone_mode=False)

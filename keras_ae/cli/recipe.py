@@ -101,6 +101,38 @@ def denoise_recipe(
     )
 
 
+@recipe.command("anomaly")
+@click.option("--dataset", default="mnist-5k", show_default=True, help="A labelled data spec (or `signals`).")
+@click.option("--normal-class", default="0", show_default=True, help="The class (name or index) that is normal.")
+@click.option(
+    "--arch", type=click.Choice(["auto", "conv", "dense", "conv1d"]), default="auto", show_default=True
+)
+@click.option("--bottleneck", default=8, show_default=True, help="Code width: small, so anomalies rebuild badly.")
+@click.option("--epochs", default=20, show_default=True)
+@click.option("--batch-size", default=32, show_default=True)
+@click.option("--learning-rate", default=1e-3, show_default=True)
+@click.option("--fpr", default=0.01, show_default=True, help="False-positive rate the threshold is set at.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--out", default="runs/anomaly", show_default=True, help="Run folder.")
+def anomaly_recipe(dataset, normal_class, arch, bottleneck, epochs, batch_size, learning_rate, fpr, seed, out):
+    """Train on one class only; flag the rest by reconstruction error, beside IF, PCA and k-NN."""
+    from keras_ae.recipes import anomaly
+
+    anomaly.run(
+        dataset=dataset,
+        normal_class=normal_class,
+        arch=arch,
+        bottleneck=bottleneck,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        fpr=fpr,
+        seed=seed,
+        out=out,
+        echo=click.echo,
+    )
+
+
 def _register_shared_commands():
     """`keras-ae recipe train` and `recipe embed` are the same commands as `keras-ae train` / `embed`."""
     from keras_ae.cli.embed import embed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -31,3 +32,29 @@ class ClipToRange(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "low": self.low, "high": self.high}
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class Standardize(keras.layers.Layer):
+    """`(x - mean) / std` per feature, or its inverse with `invert=True`.
+
+    The training split's statistics live in the model (as lists in its config), so a saved model maps raw
+    vectors to raw vectors, in `.keras`, SavedModel and TFLite alike, and no one has to carry them alongside.
+    """
+
+    def __init__(self, mean=0.0, std=1.0, invert: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.mean = [float(v) for v in np.ravel(mean)]
+        self.std = [float(v) for v in np.ravel(std)]
+        self.invert = bool(invert)
+
+    def call(self, inputs):
+        mean = ops.cast(ops.convert_to_tensor(np.array(self.mean, np.float32)), inputs.dtype)
+        std = ops.cast(ops.convert_to_tensor(np.array(self.std, np.float32)), inputs.dtype)
+        return inputs * std + mean if self.invert else (inputs - mean) / std
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "mean": self.mean, "std": self.std, "invert": self.invert}

@@ -1,0 +1,197 @@
+"""Anomaly detection by reconstruction error: scores, thresholds and metrics. Numbers in, numbers out.
+
+An autoencoder trained on normal examples only reconstructs what it has seen; what it has not seen comes
+back worse. The per-example reconstruction error is therefore an anomaly score, and it is only worth
+something next to the classical scores computed on the same split: Isolation Forest, PCA reconstruction
+error of the same width (the linear autoencoder), and the distance to the k-th nearest normal example.
+Higher scores mean "more anomalous" everywhere in this module.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from keras_ae.errors import UserError
+
+METHODS = ("autoencoder", "isolation_forest", "pca", "knn")
+THRESHOLD_FILE = "threshold.json"
+
+
+def _flat(x) -> np.ndarray:
+    x = np.asarray(x, np.float64)
+    return x.reshape(len(x), -1)
+
+
+def reconstruction_errors(x, reconstructions, scale=None) -> np.ndarray:
+    """Per-example mean squared error; `scale` (per feature) measures it in standardised units, so a
+    feature measured in thousands does not drown one measured in thousandths."""
+    diff = _flat(x) - _flat(reconstructions)
+    if scale is not None:
+        diff = diff / np.asarray(scale, np.float64).reshape(1, -1)
+    return np.mean(diff**2, axis=1)
+
+
+def model_scale(ae):
+    """The per-feature standard deviation a vector model standardises with (None for images): errors are
+    measured in the units the model was trained in."""
+    from keras_ae.models.layers import Standardize
+
+    for layer in ae.encoder.layers:
+        if isinstance(layer, Standardize) and not layer.invert:
+            return np.asarray(layer.std, np.float64)
+    return None
+
+
+def isolation_forest_scores(train, test, seed: int = 0) -> np.ndarray:
+    from sklearn.ensemble import IsolationForest
+
+    forest = IsolationForest(n_estimators=200, random_state=seed).fit(_flat(train))
+    return -forest.score_samples(_flat(test))
+
+
+def pca_scores(train, test, components: int, seed: int = 0) -> np.ndarray:
+    """Reconstruction error of PCA with `components` dimensions (no clipping: vectors are unbounded)."""
+    from sklearn.decomposition import PCA
+
+    train = _flat(train)
+    components = max(1, min(int(components), len(train), train.shape[1]))
+    pca = PCA(n_components=components, random_state=seed).fit(train)
+    test = _flat(test)
+    return reconstruction_errors(test, pca.inverse_transform(pca.transform(test)))
+
+
+def knn_scores(train, test, k: int = 5) -> np.ndarray:
+    """Distance to the k-th nearest normal training example."""
+    from sklearn.neighbors import NearestNeighbors
+
+    train = _flat(train)
+    k = max(1, min(int(k), len(train)))
+    distances, _ = NearestNeighbors(n_neighbors=k).fit(train).kneighbors(_flat(test))
+    return distances[:, -1]
+
+
+def baseline_scores(train, evaluate: dict, components: int, seed: int = 0, k: int = 5) -> dict:
+    """`{method: {split: scores}}` for the three baselines, each fitted once on `train` (normal examples)."""
+    from sklearn.ensemble import IsolationForest
+    from sklearn.neighbors import NearestNeighbors
+
+    train = _flat(train)
+    forest = IsolationForest(n_estimators=200, random_state=seed).fit(train)
+    from sklearn.decomposition import PCA
+
+    pca = PCA(n_components=max(1, min(int(components), *train.shape)), random_state=seed).fit(train)
+    k = max(1, min(int(k), len(train)))
+    neighbours = NearestNeighbors(n_neighbors=k).fit(train)
+    out = {"isolation_forest": {}, "pca": {}, "knn": {}}
+    for split, x in evaluate.items():
+        x = _flat(x)
+        out["isolation_forest"][split] = -forest.score_samples(x)
+        out["pca"][split] = reconstruction_errors(x, pca.inverse_transform(pca.transform(x)))
+        out["knn"][split] = neighbours.kneighbors(x)[0][:, -1]
+    return out
+
+
+def _check(labels, scores):
+    labels = np.asarray(labels).astype(int).ravel()
+    scores = np.asarray(scores, np.float64).ravel()
+    if labels.shape != scores.shape:
+        raise ValueError(f"{len(labels)} labels but {len(scores)} scores")
+    return labels, scores
+
+
+def roc_auc(labels, scores) -> float:
+    """Area under the ROC curve (1 = anomalous); NaN when only one kind is present."""
+    from sklearn.metrics import roc_auc_score
+
+    labels, scores = _check(labels, scores)
+    if len(np.unique(labels)) < 2:
+        return float("nan")
+    return float(roc_auc_score(labels, scores))
+
+
+def average_precision(labels, scores) -> float:
+    from sklearn.metrics import average_precision_score
+
+    labels, scores = _check(labels, scores)
+    if len(np.unique(labels)) < 2:
+        return float("nan")
+    return float(average_precision_score(labels, scores))
+
+
+def threshold_at_fpr(normal_scores, fpr: float = 0.01) -> float:
+    """The score above which at most `fpr` of the normal (validation) examples fall."""
+    if not 0 < fpr < 1:
+        raise UserError(f"--fpr must be between 0 and 1, got {fpr}")
+    normal_scores = np.sort(np.asarray(normal_scores, np.float64).ravel())
+    if normal_scores.size == 0:
+        raise UserError("no normal validation examples to set a threshold on")
+    allowed = int(np.floor(fpr * len(normal_scores)))  # how many normals may lie above the threshold
+    return float(normal_scores[len(normal_scores) - 1 - allowed])
+
+
+def f1_best_threshold(labels, scores) -> float:
+    """The threshold (flag `score > t`) with the highest F1 on these labelled examples."""
+    labels, scores = _check(labels, scores)
+    candidates = np.unique(scores)
+    # flag score > t: test every distinct score and one below the smallest (flag everything)
+    candidates = np.concatenate([[candidates[0] - 1.0], candidates[:-1]]) if len(candidates) > 1 else candidates - 1
+    best, best_f1 = float(candidates[0]), -1.0
+    positives = labels.sum()
+    for t in candidates:
+        flagged = scores > t
+        tp = np.count_nonzero(flagged & (labels == 1))
+        f1 = 2 * tp / (flagged.sum() + positives) if (flagged.sum() + positives) else 0.0
+        if f1 > best_f1:
+            best, best_f1 = float(t), f1
+    return best
+
+
+def at_threshold(labels, scores, threshold: float) -> dict:
+    """Precision, recall, F1 and false-positive rate when `score > threshold` is flagged."""
+    labels, scores = _check(labels, scores)
+    flagged = scores > threshold
+    tp = int(np.count_nonzero(flagged & (labels == 1)))
+    fp = int(np.count_nonzero(flagged & (labels == 0)))
+    fn = int(np.count_nonzero(~flagged & (labels == 1)))
+    negatives = int(np.count_nonzero(labels == 0))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "threshold": float(threshold),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "false_positive_rate": fp / negatives if negatives else 0.0,
+    }
+
+
+def evaluate_method(val_labels, val_scores, test_labels, test_scores, fpr: float = 0.01) -> dict:
+    """Thresholds chosen on validation, measured on test: the whole report for one method."""
+    val_labels, val_scores = _check(val_labels, val_scores)
+    at_fpr = threshold_at_fpr(val_scores[val_labels == 0], fpr)
+    f1_best = f1_best_threshold(val_labels, val_scores)
+    return {
+        "roc_auc": roc_auc(test_labels, test_scores),
+        "average_precision": average_precision(test_labels, test_scores),
+        "at_fpr": at_threshold(test_labels, test_scores, at_fpr),
+        "f1_best": at_threshold(test_labels, test_scores, f1_best),
+    }
+
+
+def one_class_split(labels, normal: int, seed: int = 0, fractions=(0.6, 0.2)):
+    """Indices `(train, validation, test)`: train holds normal examples only (a `fractions[0]` share of
+    them); validation and test split the remaining normals and all anomalies, stratified, by the seed."""
+    labels = np.asarray(labels).ravel()
+    rng = np.random.default_rng(seed)
+    normal_idx = rng.permutation(np.flatnonzero(labels == normal))
+    other_idx = rng.permutation(np.flatnonzero(labels != normal))
+    if len(normal_idx) < 5:
+        raise UserError(f"normal class {normal} has only {len(normal_idx)} examples; need at least 5")
+    n_train = int(round(len(normal_idx) * fractions[0]))
+    n_val = max(1, int(round(len(normal_idx) * fractions[1])))
+    half = len(other_idx) // 2
+    train = normal_idx[:n_train]
+    validation = np.concatenate([normal_idx[n_train : n_train + n_val], other_idx[:half]])
+    test = np.concatenate([normal_idx[n_train + n_val :], other_idx[half:]])
+    return train, rng.permutation(validation), rng.permutation(test)

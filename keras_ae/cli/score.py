@@ -1,0 +1,46 @@
+"""`keras-ae score`: anomaly scores for new data, flagged with the threshold saved by `recipe anomaly`."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from keras_ae.cli import cli
+
+
+@cli.command()
+@click.option("--model", "model_path", required=True, help="A run folder of `recipe anomaly` (or its model.keras).")
+@click.argument("data")
+@click.option("-o", "--out", required=True, help="CSV to write: index, score, is_anomaly.")
+@click.option("--label-column", default=None, help="A CSV column to leave out of the features.")
+@click.option("--threshold", type=float, default=None, help="Override the saved threshold.")
+def score(model_path, data, out, label_column, threshold):
+    """Score DATA (a data spec, or a .npy/.npz/.csv file) by reconstruction error."""
+    import numpy as np
+
+    from keras_ae import anomaly, runs
+    from keras_ae.data.vectors import read_examples
+    from keras_ae.errors import UserError
+    from keras_ae.models import load
+
+    folder = model_path if os.path.isdir(model_path) else os.path.dirname(model_path) or "."
+    saved = runs.read_json(os.path.join(folder, anomaly.THRESHOLD_FILE))
+    if threshold is None:
+        if saved is None:
+            raise UserError(f"--model {model_path}: no {anomaly.THRESHOLD_FILE} beside it; pass --threshold")
+        threshold = float(saved["threshold"])
+    ae = load(model_path)
+    x = read_examples(data, ae.input_shape, label_column)
+    scores = anomaly.reconstruction_errors(x, ae.reconstruct(x), scale=anomaly.model_scale(ae))
+    flagged = scores > threshold
+    directory = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(directory):
+        raise UserError(f"-o {out}: folder {directory} does not exist")
+    tmp = f"{out}.partial"
+    with open(tmp, "w") as f:
+        f.write("index,score,is_anomaly\n")
+        for i, (s, a) in enumerate(zip(scores, flagged, strict=True)):
+            f.write(f"{i},{s:.8g},{int(a)}\n")
+    os.replace(tmp, out)
+    click.echo(f"{int(np.count_nonzero(flagged))} of {len(scores)} flagged (threshold {threshold:.6g}); wrote {out}")
