@@ -18,9 +18,11 @@ LOSSES = ("mse", "bce")
 HISTORY_FILE = "history.json"
 
 
-def loss_function(loss: str):
+def loss_function(loss: str, scale=None):
     """`mse`: the per-pixel squared error of the classic AE (a mean, i.e. the sum up to a constant factor);
     `bce`: binary cross-entropy, for decoders that end in a sigmoid."""
+    if loss == "mse" and scale is not None:
+        return StandardizedMSE(scale)
     if loss == "mse":
         return keras.losses.MeanSquaredError()
     if loss == "bce":
@@ -28,14 +30,32 @@ def loss_function(loss: str):
     raise UserError(f"--loss must be one of {', '.join(LOSSES)}, got '{loss}'")
 
 
-def compile_model(model: keras.Model, loss: str = "mse", learning_rate: float = 1e-3, decay_steps: int | None = None):
+def compile_model(
+    model: keras.Model, loss: str = "mse", learning_rate: float = 1e-3, decay_steps: int | None = None, scale=None
+):
     if learning_rate <= 0:
         raise UserError(f"--learning-rate must be positive, got {learning_rate}")
     schedule = learning_rate
     if decay_steps:
         schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss_function(loss))
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss_function(loss, scale))
     return model
+
+
+class StandardizedMSE(keras.losses.Loss):
+    """Squared error of raw vectors divided by each feature's variance: every feature counts alike, even
+    when one is measured in thousands and another in thousandths."""
+
+    def __init__(self, scale, name="standardized_mse", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.scale = [float(s) for s in scale]
+
+    def call(self, y_true, y_pred):
+        scale = keras.ops.convert_to_tensor(self.scale, dtype=y_pred.dtype)
+        return keras.ops.mean(keras.ops.square((y_true - y_pred) / scale), axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -76,14 +96,16 @@ def fit(
     tensorboard: str | None = None,
     callbacks=(),
     verbose="auto",
+    loss_scale=None,
 ) -> dict:
     """Train `model` on `(input, target)` batches; resumable from `workdir`. Returns the full history.
 
     `steps_per_epoch` only sizes the cosine schedule (the data sets are finite and end each epoch).
+    `loss_scale` (per-feature std of vectors) measures the error in standardised units.
     """
     check_settings(epochs, loss, learning_rate, tensorboard)
     decay_steps = epochs * steps_per_epoch if steps_per_epoch else None
-    compile_model(model, loss, learning_rate, decay_steps)
+    compile_model(model, loss, learning_rate, decay_steps, loss_scale)
     os.makedirs(workdir, exist_ok=True)
     log = EpochLog(os.path.join(workdir, HISTORY_FILE))
     all_callbacks = [

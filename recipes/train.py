@@ -37,6 +37,7 @@ def run(
     resize=None,
     data_dir: str | None = None,
     tensorboard: str | None = None,
+    label_column: str | None = None,
     echo=print,
     verbose="auto",
 ) -> dict:
@@ -46,11 +47,17 @@ def run(
 
     # 1. Data: float32 images in [0, 1], split into train and validation by the seed.
     keras.utils.set_random_seed(seed)
-    data = datasets.load(dataset, seed=seed, resize=resize, data_dir=data_dir)
-    echo(f"data: {data.name}, {data.num_train} train / {data.num_validation} validation images of {data.shape}")
+    data = datasets.load(dataset, seed=seed, resize=resize, data_dir=data_dir, label_column=label_column)
+    echo(f"data: {data.name}, {data.num_train} train / {data.num_validation} validation {data.kind} of {data.shape}")
 
     # 2. The model: encoder and decoder as separate functional models, composed into the autoencoder.
-    ae = build(arch, data.shape, bottleneck, loss=loss, **(model_options or {}))
+    #    Vectors and signals are standardised inside it, with the training split's statistics.
+    model_options = dict(model_options or {})
+    scale = None
+    if data.kind != "images":
+        model_options["standardize"] = standardization(data.arrays("train")[0])
+        scale = model_options["standardize"][1]
+    ae = build(arch, data.shape, bottleneck, loss=loss, **model_options)
     echo(f"model: {arch} autoencoder, code of {ae.code_size} numbers, {ae.autoencoder.count_params():,} parameters")
 
     # 3. A working folder that becomes `out` only when everything is written. If it holds an interrupted
@@ -69,7 +76,10 @@ def run(
         learning_rate=learning_rate,
         tensorboard=tensorboard,
         verbose=verbose,
+        loss_scale=scale,
     )
+    if data.kind != "images":
+        return _finish_vectors(ae, data, work, out, history, seed, echo)
 
     # 5. Measure on validation images, beside PCA of the same width fitted on the training images.
     x_val, _ = data.arrays("validation")
@@ -101,5 +111,41 @@ def run(
         f"val PSNR {metrics['val_psnr']:.2f} dB, SSIM {metrics['val_ssim']:.3f} | "
         f"PCA-{ae.code_size} {metrics['pca_val_psnr']:.2f} dB, SSIM {metrics['pca_val_ssim']:.3f}"
     )
+    echo(f"wrote {out}/")
+    return metrics
+
+
+def standardization(x):
+    """Per-feature mean and std of the training split (a constant feature gets std 1, not a division by 0)."""
+    import numpy as np
+
+    flat = x.reshape(len(x), -1) if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+    std = flat.std(axis=0)
+    return flat.mean(axis=0).tolist(), np.where(std > 1e-6, std, 1.0).tolist()
+
+
+def _finish_vectors(ae, data, work, out, history, seed, echo):
+    """Vectors and signals: squared error in standardised units, beside PCA of the same width."""
+    import numpy as np
+    from sklearn.decomposition import PCA
+
+    mean, std = (np.asarray(v) for v in standardization(data.arrays("train")[0]))
+    x_train = ((data.arrays("train", limit=PCA_FIT_LIMIT)[0] - mean) / std).reshape(data.num_train, -1)
+    x_val = (data.arrays("validation")[0] - mean) / std
+    recon = (ae.reconstruct(x_val * std + mean) - mean) / std
+    pca = PCA(min(ae.code_size, *x_train.shape), random_state=seed).fit(x_train)
+    flat = x_val.reshape(len(x_val), -1)
+    metrics = {
+        "val_mse": evaluate.mse(x_val, recon),
+        "pca_val_mse": evaluate.mse(flat, pca.inverse_transform(pca.transform(flat))),
+        "units": "standardised (training split mean and std)",
+        "code_size": ae.code_size,
+        "epochs": len(history["epoch"]),
+    }
+    plots.training_curves(history, os.path.join(work, "curves.png"), title=f"autoencoder on {data.name}")
+    ae.save(os.path.join(work, "model.keras"))
+    runs.write_json(os.path.join(work, "metrics.json"), metrics)
+    runs.commit(work, out)
+    echo(f"val MSE {metrics['val_mse']:.4f} | PCA-{ae.code_size} {metrics['pca_val_mse']:.4f} (standardised units)")
     echo(f"wrote {out}/")
     return metrics

@@ -63,7 +63,7 @@ def test_npz_with_uint8_images_and_labels(tmp_path):
         (np.full((10, 8, 8), -1.0, np.float32), "minimum"),
         (np.full((10, 8, 8), 300.0, np.float32), "maximum"),
         (np.concatenate([np.full((5, 8, 8), 0.5), np.full((5, 8, 8), 200.0)]).astype(np.float32), "mixture"),
-        (np.zeros((10, 8), np.float32), "expected images"),
+        (np.zeros((10,), np.float32), "expected images"),  # (N, D) arrays load as vectors
     ],
 )
 def test_arrays_with_bad_values_are_refused_by_name(tmp_path, images, message):

@@ -25,6 +25,7 @@ from keras_ae.cli.options import dataset_options, int_list
 @click.option("--learning-rate", default=1e-3, show_default=True)
 @click.option("--out", default="runs/train", show_default=True, help="Run folder to write.")
 @click.option("--tensorboard", default=None, metavar="DIR", help="Also log training for TensorBoard.")
+@click.option("--label-column", default=None, help="A CSV column that is a label, not a feature.")
 def train(
     dataset,
     seed,
@@ -45,6 +46,7 @@ def train(
     learning_rate,
     out,
     tensorboard,
+    label_column,
 ):
     """Train an autoencoder; writes model.keras, metrics, curves and reconstructions to --out."""
     from keras_ae.data import parse_size
@@ -80,5 +82,6 @@ def train(
         resize=parse_size(resize),
         data_dir=data_dir,
         tensorboard=tensorboard,
+        label_column=label_column,
         echo=click.echo,
     )

@@ -18,7 +18,9 @@ from keras_ae.defaults import DEFAULT_DATASET
 from keras_ae.errors import UserError
 
 
-def load(spec: str = DEFAULT_DATASET, seed: int = 0, resize=None, data_dir: str | None = None) -> ImageData:
+def load(
+    spec: str = DEFAULT_DATASET, seed: int = 0, resize=None, data_dir: str | None = None, label_column=None
+) -> ImageData:
     """Load the images a spec names; every problem is a one-line `UserError` naming the spec."""
     spec = str(spec)
     if spec in sources.BUILTIN:
@@ -32,9 +34,14 @@ def load(spec: str = DEFAULT_DATASET, seed: int = 0, resize=None, data_dir: str 
         lower = spec.lower()
         if lower.endswith((".npz", ".npy")):
             return sources.numpy_file(spec, seed=seed)
+        if lower.endswith(".csv"):
+            from keras_ae.data.vectors import read_csv
+
+            values, labels, _ = read_csv(spec, label_column)
+            return from_arrays(spec, values, labels, seed=seed, kind="vectors")
         if "idx3-ubyte" in lower:
             return sources.idx_files(spec, seed=seed)
-        raise UserError(f"--dataset {spec}: unknown file type (expected .npz, .npy or *-idx3-ubyte[.gz])")
+        raise UserError(f"--dataset {spec}: unknown file type (expected .npz, .npy, .csv or *-idx3-ubyte[.gz])")
     names = ", ".join(sources.BUILTIN)
     raise UserError(f"--dataset {spec}: no such built-in data set, folder or file (built-in: {names}; or tfds:NAME)")
 

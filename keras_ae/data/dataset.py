@@ -29,6 +29,7 @@ class ImageData:
     num_validation: int
     class_names: list[str] | None = None
     info: dict = field(default_factory=dict)
+    kind: str = "images"  # or "vectors" (N, D), "signals" (N, T, C): raw values, standardised by the model
 
     @property
     def has_labels(self) -> bool:
@@ -132,9 +133,25 @@ def from_arrays(
     max_value=None,
     info=None,
     validation_fraction: float = VALIDATION_FRACTION,
+    kind: str | None = None,
 ) -> ImageData:
-    """In-memory images (any numeric dtype) -> normalised, split `ImageData`."""
-    images = to_unit_range(as_nhwc(np.asarray(images), name), name, max_value=max_value)
+    """In-memory images (any numeric dtype) -> normalised, split `ImageData`.
+
+    (N, D) arrays are vectors (`kind="vectors"`), and `kind="signals"` takes (N, T) or (N, T, C): both keep
+    their raw values, which the model standardises with the training split's statistics."""
+    images = np.asarray(images)
+    if kind is None:
+        kind = "vectors" if images.ndim == 2 else "images"
+    if kind == "images":
+        images = to_unit_range(as_nhwc(images, name), name, max_value=max_value)
+    else:
+        from keras_ae.data.vectors import check_vectors
+
+        if kind == "signals" and images.ndim == 2:
+            images = images[..., None]
+        if images.ndim != {"vectors": 2, "signals": 3}.get(kind, -1):
+            raise UserError(f"{name}: {kind} must be shaped (N, D) / (N, T, C), got {images.shape}")
+        images = check_vectors(images, name)
     if labels is not None:
         labels = np.asarray(labels)
         if len(labels) != len(images):
@@ -161,4 +178,5 @@ def from_arrays(
         num_validation=len(val_idx),
         class_names=class_names,
         info=info or {},
+        kind=kind,
     )

@@ -14,10 +14,13 @@ def build(arch: str, input_shape, bottleneck: int, loss: str = "mse", filters=No
     if arch not in BUILDERS:
         raise UserError(f"--arch must be one of {', '.join(BUILDERS)}, got '{arch}'")
     options["output"] = "sigmoid" if loss == "bce" else "clip"
+    if options.get("standardize") is not None:
+        options["output"] = "linear"  # standardised vectors are unbounded
     if arch == "conv":
         if len(input_shape) != 3:
             raise UserError(f"--arch conv needs images (H, W, C), got data of shape {tuple(input_shape)}")
         options.pop("hidden", None)
+        options.pop("standardize", None)
         return conv_autoencoder(input_shape, filters=tuple(filters or (32, 64)), bottleneck=bottleneck, **options)
     options.pop("upsampling", None)
     return dense_autoencoder(input_shape, hidden=tuple(hidden or (512, 256)), bottleneck=bottleneck, **options)

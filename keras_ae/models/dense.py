@@ -15,6 +15,7 @@ from keras_ae.models.blocks import (
     kernel_initializer,
     output_layer,
 )
+from keras_ae.models.layers import Standardize
 
 
 def dense_autoencoder(
@@ -26,11 +27,13 @@ def dense_autoencoder(
     dropout: float = 0.0,
     sparsity: float = 0.0,
     output: str = "clip",
+    standardize=None,
 ) -> Autoencoder:
     """Build a dense autoencoder for inputs of any shape (images are flattened, then reshaped back).
 
     `output` is `"clip"` (squared error on data in [0, 1]), `"sigmoid"` (cross-entropy) or `"linear"`
-    (standardised vectors); see `output_layer`.
+    (standardised vectors); see `output_layer`. `standardize=(mean, std)` puts the training statistics of
+    vectors into the model: it takes and returns raw values, and works on standardised ones inside.
     """
     input_shape = tuple(int(s) for s in input_shape)
     size = math.prod(input_shape)
@@ -39,6 +42,8 @@ def dense_autoencoder(
 
     inputs = keras.Input(shape=input_shape, name="image")
     x = layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
+    if standardize is not None:
+        x = Standardize(*standardize, name="standardize")(x)
     for i, units in enumerate(hidden):
         x = layers.Dense(units, use_bias=not batch_norm, kernel_initializer=init, name=f"enc_dense{i}")(x)
         x = activate(x, activation, batch_norm, f"enc_dense{i}")
@@ -54,6 +59,8 @@ def dense_autoencoder(
         x = activate(x, activation, batch_norm, f"dec_dense{i}")
     x = layers.Dense(size, name="dec_output")(x)
     x = output_layer(x, output)
+    if standardize is not None:
+        x = Standardize(*standardize, invert=True, name="unstandardize")(x)
     if len(input_shape) > 1:
         x = layers.Reshape(input_shape, name="reshape")(x)
     decoder = keras.Model(codes, x, name=DECODER_NAME)
