@@ -25,10 +25,10 @@ def _flat(x) -> np.ndarray:
 def reconstruction_errors(x, reconstructions, scale=None) -> np.ndarray:
     """Per-example mean squared error; `scale` (per feature) measures it in standardised units, so a
     feature measured in thousands does not drown one measured in thousandths."""
-    diff = _flat(x) - _flat(reconstructions)
+    diff = np.asarray(x, np.float64) - np.asarray(reconstructions, np.float64)
     if scale is not None:
-        diff = diff / np.asarray(scale, np.float64).reshape(1, -1)
-    return np.mean(diff**2, axis=1)
+        diff = diff / np.asarray(scale, np.float64)  # per feature, or per channel of a signal
+    return np.mean(_flat(diff) ** 2, axis=1)
 
 
 def model_scale(ae):

@@ -88,7 +88,12 @@ def run(
     # 2. The model: the data's own builder with a small code.
     if arch == "auto":
         arch = {3: "conv", 2: "conv1d", 1: "dense"}.get(len(data.shape), "dense")
-    ae = build(arch, data.shape, bottleneck, **_model_options(data.shape, arch))
+    options = _model_options(data.shape, arch)
+    if data.kind != "images":  # vectors and signals: the model standardises with the training statistics
+        from keras_ae.recipes.train import standardization
+
+        options["standardize"] = standardization(x_train)
+    ae = build(arch, data.shape, bottleneck, **options)
     echo(f"model: {arch} autoencoder, code of {ae.code_size}, {ae.autoencoder.count_params():,} parameters")
 
     # 3. Train on normal examples only (a tenth of them held out for the validation loss).
@@ -109,6 +114,7 @@ def run(
         steps_per_epoch=training.steps(len(fit_x), batch_size),
         learning_rate=learning_rate,
         verbose=verbose,
+        loss_scale=options.get("standardize", (None, None))[1],
     )
 
     # 4. Scores for every method on the same validation and test examples.

@@ -10,7 +10,7 @@ from keras_ae.cli.options import dataset_options, int_list
 
 @cli.command()
 @dataset_options
-@click.option("--arch", type=click.Choice(["conv", "dense"]), default="conv", show_default=True)
+@click.option("--arch", type=click.Choice(["conv", "dense", "conv1d"]), default="conv", show_default=True)
 @click.option("--bottleneck", default=16, show_default=True, help="Width of the code e(x).")
 @click.option("--filters", default=None, metavar="32,64", help="Conv channels per stage (conv).")
 @click.option("--hidden", default=None, metavar="512,256", help="Hidden layer widths (dense).")

@@ -37,7 +37,14 @@ def digits(seed: int = 0) -> ImageData:
     return from_arrays("digits", bunch.images, bunch.target, seed=seed, max_value=16)
 
 
-BUILTIN = {"mnist-5k": mnist_5k, "digits": digits}
+def signals(seed: int = 0) -> ImageData:
+    """Synthetic sine windows with injected spikes, dropouts and drifts (labels: normal, anomalous)."""
+    from keras_ae.data.signals import signals as generate
+
+    return generate(seed=seed)
+
+
+BUILTIN = {"mnist-5k": mnist_5k, "digits": digits, "signals": signals}
 
 
 # -- arrays on disk --------------------------------------------------------------------------------------------

@@ -3,10 +3,11 @@
 from keras_ae.errors import UserError
 from keras_ae.models.autoencoder import BOTTLENECK_NAME, Autoencoder, load
 from keras_ae.models.conv import conv_autoencoder
+from keras_ae.models.conv1d import conv1d_autoencoder
 from keras_ae.models.dense import dense_autoencoder
 from keras_ae.models.layers import ClipToRange  # noqa: F401 - registers the layer before any model loads
 
-BUILDERS = {"dense": dense_autoencoder, "conv": conv_autoencoder}
+BUILDERS = {"dense": dense_autoencoder, "conv": conv_autoencoder, "conv1d": conv1d_autoencoder}
 
 
 def build(arch: str, input_shape, bottleneck: int, loss: str = "mse", filters=None, hidden=None, **options):
@@ -16,6 +17,11 @@ def build(arch: str, input_shape, bottleneck: int, loss: str = "mse", filters=No
     options["output"] = "sigmoid" if loss == "bce" else "clip"
     if options.get("standardize") is not None:
         options["output"] = "linear"  # standardised vectors are unbounded
+    if arch == "conv1d":
+        if len(input_shape) != 2:
+            raise UserError(f"--arch conv1d needs signals (T, C), got data of shape {tuple(input_shape)}")
+        options["output"] = "linear"
+        return conv1d_autoencoder(input_shape, filters=tuple(filters or (16, 32)), bottleneck=bottleneck, **options)
     if arch == "conv":
         if len(input_shape) != 3:
             raise UserError(f"--arch conv needs images (H, W, C), got data of shape {tuple(input_shape)}")
@@ -48,6 +54,7 @@ __all__ = [
     "Autoencoder",
     "build",
     "build_denoiser",
+    "conv1d_autoencoder",
     "conv_autoencoder",
     "dense_autoencoder",
     "load",
