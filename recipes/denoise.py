@@ -102,7 +102,7 @@ def run(
                 "bottleneck_autoencoder", bottleneck_ae, corrupt.pairs()
             )
         reference = keras_io_denoiser(data.shape)
-        histories["keras_io_reference"], outputs["keras_io_reference"] = train(
+        histories["keras_io_reference (BCE loss)"], outputs["keras_io_reference"] = train(
             "keras_io_reference", reference, corrupt.pairs(), loss="bce"
         )  # as published: binary cross-entropy
         for name, (method, _) in denoisers.best_classical(noisy_val, clean_val, seed=seed).items():

@@ -104,9 +104,7 @@ def denoise_recipe(
 @recipe.command("anomaly")
 @click.option("--dataset", default="mnist-5k", show_default=True, help="A labelled data spec (or `signals`).")
 @click.option("--normal-class", default="0", show_default=True, help="The class (name or index) that is normal.")
-@click.option(
-    "--arch", type=click.Choice(["auto", "conv", "dense", "conv1d"]), default="auto", show_default=True
-)
+@click.option("--arch", type=click.Choice(["auto", "conv", "dense", "conv1d"]), default="auto", show_default=True)
 @click.option("--bottleneck", default=8, show_default=True, help="Code width: small, so anomalies rebuild badly.")
 @click.option("--epochs", default=20, show_default=True)
 @click.option("--batch-size", default=32, show_default=True)
