@@ -40,7 +40,7 @@ def run(
     filters=None,
     noise: str = "gaussian:0.4",
     epochs: int = 10,
-    batch_size: int = 64,
+    batch_size: int = 16,
     learning_rate: float = 1e-3,
     out: str = "runs/denoise",
     export_dir: str | None = "exported/denoise",
