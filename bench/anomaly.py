@@ -1,6 +1,6 @@
 """Anomaly detection: the autoencoder's reconstruction error vs Isolation Forest, PCA and k-NN, same splits.
 
-    python bench/anomaly.py [--epochs 10] [--digits 0,1,...,9]
+    python bench/anomaly.py [--epochs 30] [--digits 0,1,...,9]
 
 One-class MNIST (`mnist-5k`: each digit in turn is normal, the other nine are anomalies; mean test ROC-AUC
 over the digits) and the synthetic `signals` (Conv1D). Floors from issue 8: on MNIST the AE's mean is >= IF's
@@ -25,7 +25,7 @@ from keras_ae.anomaly import METHODS  # noqa: E402
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--digits", default="0,1,2,3,4,5,6,7,8,9")
     args = parser.parse_args()
     quiet = lambda *a, **k: None  # noqa: E731

@@ -10,7 +10,7 @@ same width, and the distance to the k-th nearest normal training example.
 The data is any labelled data set: one class (`--normal-class`) is normal, every other class is an anomaly.
 Normal examples are split 60/20/20 into train/validation/test; anomalies 50/50 into validation/test.
 
-Runtime: the default (`mnist-5k`, normal class 0, 20 epochs) takes about 1 minute on a 2-core CPU.
+Runtime: the default (`mnist-5k`, normal class 0, 30 epochs on ~300 normal images) takes about 15 s on a 2-core CPU.
 Writes into `--out`: model.keras, threshold.json, metrics.json, config.json, history.json, scores.png, roc.png.
 """
 
@@ -55,8 +55,8 @@ def run(
     normal_class="0",
     arch: str = "auto",
     bottleneck: int = 8,
-    epochs: int = 20,
-    batch_size: int = 32,
+    epochs: int = 30,
+    batch_size: int = 16,
     learning_rate: float = 1e-3,
     fpr: float = 0.01,
     out: str = "runs/anomaly",
