@@ -42,10 +42,12 @@ def quiet_tensorflow() -> None:
 
 
 class Group(click.Group):
-    """Lists commands in the order they were added, which is the order a user meets them."""
+    """Lists commands in the order a user meets them: the recipes first, then train, embed, export, use."""
+
+    ORDER = ("recipe", "train", "embed", "export", "denoise", "score")
 
     def list_commands(self, ctx):
-        return list(self.commands)
+        return sorted(self.commands, key=lambda name: self.ORDER.index(name) if name in self.ORDER else len(self.ORDER))
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
