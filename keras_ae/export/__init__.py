@@ -138,7 +138,6 @@ def as_autoencoder(model_or_path):
     """An `Autoencoder` from itself, from its composed Keras model, or from a path."""
     import keras
 
-    import keras_ae.models.layers  # noqa: F401 - registers ClipToRange, which `load` needs in a fresh process
     from keras_ae.models import Autoencoder, load
 
     if isinstance(model_or_path, Autoencoder):

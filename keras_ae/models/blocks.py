@@ -78,3 +78,24 @@ def output_layer(x, output: str):
     if output == "linear":
         return x
     raise UserError(f"output must be one of {', '.join(OUTPUTS)}, got '{output}'")
+
+
+def dense_bottleneck(x, bottleneck: int, dense_units: int, activation: str, init, sparsity: float = 0.0):
+    """Feature map (flattened) -> optional hidden Dense -> the code: the narrow end of every conv encoder."""
+    from keras_ae.models.autoencoder import BOTTLENECK_NAME
+
+    if dense_units:
+        x = keras.layers.Dense(dense_units, kernel_initializer=init, activation=activation, name="enc_dense")(x)
+    return keras.layers.Dense(bottleneck, activity_regularizer=code_regularizer(sparsity), name=BOTTLENECK_NAME)(x)
+
+
+def project_to_grid(codes, grid, dense_units: int, activation: str, init, batch_norm: bool):
+    """The code -> optional hidden Dense -> the encoder's last feature-map shape: where every conv decoder starts."""
+    import math
+
+    x = codes
+    if dense_units:
+        x = keras.layers.Dense(dense_units, kernel_initializer=init, activation=activation, name="dec_dense")(x)
+    x = keras.layers.Dense(math.prod(grid), kernel_initializer=init, name="dec_project")(x)
+    x = activate(x, activation, batch_norm, "dec_project")
+    return keras.layers.Reshape(grid, name="dec_reshape")(x)

@@ -12,16 +12,17 @@ import keras
 from keras import layers
 
 from keras_ae.errors import UserError
-from keras_ae.models.autoencoder import BOTTLENECK_NAME, DECODER_NAME, ENCODER_NAME, Autoencoder
+from keras_ae.models.autoencoder import DECODER_NAME, ENCODER_NAME, Autoencoder
 from keras_ae.models.blocks import (
     activate,
     check_bottleneck,
     check_input_shape,
-    code_regularizer,
     crop_back,
+    dense_bottleneck,
     kernel_initializer,
     output_layer,
     pad_to_multiple,
+    project_to_grid,
 )
 
 UPSAMPLING_MODES = ("resize", "transpose")
@@ -77,19 +78,12 @@ def conv_autoencoder(
     x = layers.Flatten(name="flatten")(x)
     if dropout:
         x = layers.Dropout(dropout, name="enc_dropout")(x)
-    if dense_units:
-        x = layers.Dense(dense_units, kernel_initializer=init, activation=activation, name="enc_dense")(x)
-    code = layers.Dense(bottleneck, activity_regularizer=code_regularizer(sparsity), name=BOTTLENECK_NAME)(x)
+    code = dense_bottleneck(x, bottleneck, dense_units, activation, init, sparsity)
     encoder = keras.Model(inputs, code, name=ENCODER_NAME)
 
     # Decoder: the mirror image, ending in one conv to the input's channels and a crop back to its size.
     codes = keras.Input(shape=(bottleneck,), name="code")
-    x = codes
-    if dense_units:
-        x = layers.Dense(dense_units, kernel_initializer=init, activation=activation, name="dec_dense")(x)
-    x = layers.Dense(math.prod(grid), kernel_initializer=init, name="dec_project")(x)
-    x = activate(x, activation, batch_norm, "dec_project")
-    x = layers.Reshape(grid, name="dec_reshape")(x)
+    x = project_to_grid(codes, grid, dense_units, activation, init, batch_norm)
     for i, f in enumerate(reversed(filters)):
         if upsampling == "transpose":
             x = layers.Conv2DTranspose(

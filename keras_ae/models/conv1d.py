@@ -12,8 +12,16 @@ import keras
 from keras import layers
 
 from keras_ae.errors import UserError
-from keras_ae.models.autoencoder import BOTTLENECK_NAME, DECODER_NAME, ENCODER_NAME, Autoencoder
-from keras_ae.models.blocks import activate, check_bottleneck, check_input_shape, kernel_initializer, output_layer
+from keras_ae.models.autoencoder import DECODER_NAME, ENCODER_NAME, Autoencoder
+from keras_ae.models.blocks import (
+    activate,
+    check_bottleneck,
+    check_input_shape,
+    dense_bottleneck,
+    kernel_initializer,
+    output_layer,
+    project_to_grid,
+)
 from keras_ae.models.layers import Standardize
 
 
@@ -48,18 +56,11 @@ def conv1d_autoencoder(
         x = activate(x, activation, batch_norm, f"enc_conv{i}")
     grid = tuple(int(s) for s in x.shape[1:])
     x = layers.Flatten(name="flatten")(x)
-    if dense_units:
-        x = layers.Dense(dense_units, activation=activation, kernel_initializer=init, name="enc_dense")(x)
-    code = layers.Dense(bottleneck, name=BOTTLENECK_NAME)(x)
+    code = dense_bottleneck(x, bottleneck, dense_units, activation, init)
     encoder = keras.Model(inputs, code, name=ENCODER_NAME)
 
     codes = keras.Input(shape=(bottleneck,), name="code")
-    x = codes
-    if dense_units:
-        x = layers.Dense(dense_units, activation=activation, kernel_initializer=init, name="dec_dense")(x)
-    x = layers.Dense(math.prod(grid), kernel_initializer=init, name="dec_project")(x)
-    x = activate(x, activation, batch_norm, "dec_project")
-    x = layers.Reshape(grid, name="dec_reshape")(x)
+    x = project_to_grid(codes, grid, dense_units, activation, init, batch_norm)
     for i, f in enumerate(reversed(filters)):
         x = layers.UpSampling1D(2, name=f"dec_resize{i}")(x)
         x = layers.Conv1D(f, kernel_size, padding="same", kernel_initializer=init, name=f"dec_conv{i}")(x)
