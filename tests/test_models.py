@@ -87,3 +87,13 @@ def test_conv_autoencoder_trained_with_mse_learns_digits_instead_of_collapsing(m
     all_black = psnr(x_val, np.zeros_like(x_val))
     assert psnr(x_val, reconstructions) > all_black + 5
     assert reconstructions.std() > 0.2  # digits, not a uniform background
+
+
+def test_fingerprint_survives_a_save_and_changes_with_any_weight(tmp_path):
+    ae = dense_autoencoder((8, 8, 1), bottleneck=4)
+    ae.save(str(tmp_path / "m.keras"))
+    assert load(str(tmp_path / "m.keras")).fingerprint() == ae.fingerprint()
+    before = ae.fingerprint()
+    kernel = ae.encoder.weights[0]
+    kernel.assign(kernel.numpy() + np.float32(1e-6) * (np.arange(kernel.shape[-1]) == 0))
+    assert ae.fingerprint() != before

@@ -69,8 +69,27 @@ class Autoencoder:
             raise UserError(f"{source} is not a keras-ae model: its encoder/decoder are not Keras models")
         return cls(encoder, decoder, model)
 
+    def fingerprint(self) -> str:
+        """sha256 of the model's config and weights: files made with one model (archives, attribute vectors)
+        record it, so using them with another model is refused instead of silently decoding garbage."""
+        return fingerprint(self.autoencoder)
+
     def __repr__(self) -> str:
         return f"Autoencoder(input_shape={self.input_shape}, code_size={self.code_size})"
+
+
+def fingerprint(model: keras.Model) -> str:
+    """sha256 (hex) over the model's JSON config and every weight's name, dtype, shape and bytes, in order."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256()
+    digest.update(json.dumps(model.get_config(), sort_keys=True, default=str).encode())
+    for weight in model.weights:
+        value = np.ascontiguousarray(keras.ops.convert_to_numpy(weight))
+        digest.update(f"{weight.path}|{value.dtype}|{value.shape}".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
 
 
 def load(path: str | os.PathLike) -> Autoencoder:
