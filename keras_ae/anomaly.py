@@ -42,6 +42,27 @@ def model_scale(ae):
     return None
 
 
+SCORE_ENDPOINT = "anomaly_score"
+
+
+def score_model(ae):
+    """x -> its reconstruction error, as one Keras model (the `anomaly_score` endpoint of an export)."""
+    import keras
+
+    from keras_ae.models.layers import ReconstructionError
+
+    inputs = keras.Input(shape=ae.input_shape, name="image")
+    scores = ReconstructionError(model_scale(ae), name="reconstruction_error")([inputs, ae.autoencoder(inputs)])
+    return keras.Model(inputs, scores, name=SCORE_ENDPOINT)
+
+
+def export_endpoints(ae) -> dict:
+    """The extra signature an anomaly model exports: `anomaly_score` (examples in, `scores` out)."""
+    from keras_ae.export.saved_model import Endpoint
+
+    return {SCORE_ENDPOINT: Endpoint(score_model(ae), output_name="scores")}
+
+
 def isolation_forest_scores(train, test, seed: int = 0) -> np.ndarray:
     from sklearn.ensemble import IsolationForest
 

@@ -11,7 +11,8 @@ The data is any labelled data set: one class (`--normal-class`) is normal, every
 Normal examples are split 60/20/20 into train/validation/test; anomalies 50/50 into validation/test.
 
 Runtime: the default (`mnist-5k`, normal class 0, 30 epochs on ~300 normal images) takes about 15 s on a 2-core CPU.
-Writes into `--out`: model.keras, threshold.json, metrics.json, config.json, history.json, scores.png, roc.png.
+Writes into `--out`: model.keras, threshold.json, metrics.json, config.json, history.json, scores.png, roc.png;
+and into `--export-dir` a SavedModel with an `anomaly_score` signature and a TFLite file.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def run(
     learning_rate: float = 1e-3,
     fpr: float = 0.01,
     out: str = "runs/anomaly",
+    export_dir: str | None = None,
     seed: int = 0,
     echo=print,
     verbose="auto",
@@ -72,7 +74,9 @@ def run(
 
     # 1. Data: every example of the set, then a one-class split made by the seed.
     keras.utils.set_random_seed(seed)
-    data = dataset if isinstance(dataset, datasets.ImageData) else datasets.load(dataset, seed=seed)
+    if not isinstance(dataset, datasets.ImageData):
+        dataset = datasets.load(dataset, seed=seed, kind="signals" if arch == "conv1d" else None)
+    data = dataset
     normal = normal_class_index(data, normal_class)
     x_a, y_a = data.arrays("train")
     x_b, y_b = data.arrays("validation")
@@ -146,6 +150,7 @@ def run(
         "fpr": fpr,
         "f1_best_threshold": reports["autoencoder"]["f1_best"]["threshold"],
         "normal_class": metrics["normal_class"],
+        "pixel_max": data.info.get("pixel_max"),  # so `keras-ae score` reads raw files on the training scale
     }
 
     # 6. Pictures: how the scores of normal and anomalous test examples separate, and the ROC curves.
@@ -154,11 +159,25 @@ def run(
     ae.save(os.path.join(work, "model.keras"))
     runs.write_json(os.path.join(work, anomaly.THRESHOLD_FILE), threshold)
     runs.write_json(os.path.join(work, "metrics.json"), metrics)
+
+    # 7. Export the detector: the SavedModel gains an `anomaly_score` signature (examples in, scores out) that
+    #    computes the very score the threshold was set on; metadata.json carries the threshold.
+    if export_dir:
+        from keras_ae.export import export
+
+        export(
+            ae,
+            export_dir,
+            quantize=("float32",),
+            endpoints=anomaly.export_endpoints(ae),
+            metadata={"dataset": data.name, "threshold": threshold, "metrics": metrics},
+        )
     runs.commit(work, out)
 
     echo("ROC-AUC  " + "  ".join(f"{m} {metrics['roc_auc'][m]:.3f}" for m in anomaly.METHODS))
     at = reports["autoencoder"]["at_fpr"]
-    echo(f"autoencoder at {fpr:.0%} FPR: precision {at['precision']:.3f}, recall {at['recall']:.3f}; wrote {out}/")
+    where = f"{out}/" + (f" and {export_dir}/" if export_dir else "")
+    echo(f"autoencoder at {fpr:.0%} FPR: precision {at['precision']:.3f}, recall {at['recall']:.3f}; wrote {where}")
     return metrics
 
 

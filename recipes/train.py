@@ -47,7 +47,8 @@ def run(
 
     # 1. Data: float32 images in [0, 1], split into train and validation by the seed.
     keras.utils.set_random_seed(seed)
-    data = datasets.load(dataset, seed=seed, resize=resize, data_dir=data_dir, label_column=label_column)
+    kind = "signals" if arch == "conv1d" else None  # (N, T) and (N, T, C) arrays are signals for Conv1D
+    data = datasets.load(dataset, seed=seed, resize=resize, data_dir=data_dir, label_column=label_column, kind=kind)
     echo(f"data: {data.name}, {data.num_train} train / {data.num_validation} validation {data.kind} of {data.shape}")
 
     # 2. The model: encoder and decoder as separate functional models, composed into the autoencoder.

@@ -49,6 +49,19 @@ def run_cli_process(*args, timeout=300, **kwargs):
     )
 
 
+def run_python(script: str, cwd) -> str:
+    """Run `script` in a fresh interpreter (a server or a phone: no keras-ae, maybe no TensorFlow);
+    returns its stdout, failing the test with its stderr."""
+    import textwrap
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
 def assert_one_line_error(code, err, *fragments):
     """Exit code 2, and a single 'Error:' line on stderr that names what is at fault; no traceback."""
     assert code == 2, err

@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -19,6 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from conftest import run_python  # noqa: E402
 
 from keras_ae import data as datasets  # noqa: E402
 from keras_ae import export as exporter  # noqa: E402
@@ -30,16 +30,6 @@ from keras_ae.models import conv_autoencoder  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 SIGNATURES = ("reconstruct", "encode", "decode", "denoise")
 CHECK_IMAGES = 100  # validation images run through every TFLite signature
-
-
-def run_python(script: str, cwd) -> str:
-    """Run `script` in a fresh interpreter; returns its stdout, failing the test with its stderr."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script)], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
 
 
 def run_cli(*args):

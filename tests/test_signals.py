@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import assert_one_line_error
 
 from keras_ae.data.signals import generate
 
@@ -26,7 +27,7 @@ def test_builtin_signals_spec():
     assert d.kind == "signals" and d.shape == (128, 1) and d.class_names == ["normal", "anomalous"]
 
 
-@pytest.mark.parametrize("length,channels", [(37, 1), (50, 3), (8, 2)])
+@pytest.mark.parametrize("length,channels", [(37, 1), (50, 3), (13, 2)])
 def test_conv1d_keeps_any_length(length, channels):
     from keras_ae.models import build
 
@@ -52,3 +53,17 @@ def test_conv1d_refuses_images():
 
     with pytest.raises(UserError, match="--arch conv1d needs signals"):
         build("conv1d", (8, 8, 1), 4)
+
+
+def test_signal_shorter_than_the_receptive_field_is_refused(cli, tmp_path):
+    from keras_ae.errors import UserError
+    from keras_ae.models import build
+
+    with pytest.raises(UserError, match="receptive field \\(13 steps"):
+        build("conv1d", (12, 1), 4, filters=(4, 8))  # kernel 5, two stride-2 stages: 1 + 4 * 3 = 13 steps
+    np.save(tmp_path / "short.npy", np.random.default_rng(0).normal(size=(40, 6)).astype(np.float32))
+    code, _, err = cli(
+        "train", "--dataset", tmp_path / "short.npy", "--arch", "conv1d", "--bottleneck", "2", "--out", tmp_path / "r"
+    )
+    assert_one_line_error(code, err, "6 steps", "receptive field")
+    assert not (tmp_path / "r").exists()

@@ -53,12 +53,18 @@ def export(model_path, out, formats, quantize, dataset, tflite_batch, int8_io):
         images = None
         if "tflite" in formats and "int8" in quantize:
             images, info["representative_data"] = _representative(ae, dataset, config)
+        endpoints = None
+        if "threshold" in info:  # an anomaly model: its score ships with it, next to the threshold
+            from keras_ae import anomaly
+
+            endpoints = anomaly.export_endpoints(ae)
         meta = exporter.export(
             ae,
             out,
             formats=formats,
             quantize=quantize,
             representative_data=images,
+            endpoints=endpoints,
             tflite_batch=tflite_batch,
             int8_io=int8_io,
             metadata=info,
@@ -91,6 +97,11 @@ def _run_info(model_path: str):
     metrics = runs.read_json(os.path.join(run, "metrics.json"))
     if metrics:
         info["metrics"] = metrics
+    from keras_ae.anomaly import THRESHOLD_FILE
+
+    threshold = runs.read_json(os.path.join(run, THRESHOLD_FILE))
+    if threshold:
+        info["threshold"] = threshold
     return info, config
 
 

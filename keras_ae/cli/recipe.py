@@ -112,7 +112,11 @@ def denoise_recipe(
 @click.option("--fpr", default=0.01, show_default=True, help="False-positive rate the threshold is set at.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--out", default="runs/anomaly", show_default=True, help="Run folder.")
-def anomaly_recipe(dataset, normal_class, arch, bottleneck, epochs, batch_size, learning_rate, fpr, seed, out):
+@click.option("--export-dir", default="exported/anomaly", show_default=True, help="Where the export goes.")
+@click.option("--no-export", is_flag=True, help="Skip the export.")
+def anomaly_recipe(
+    dataset, normal_class, arch, bottleneck, epochs, batch_size, learning_rate, fpr, seed, out, export_dir, no_export
+):
     """Train on one class only; flag the rest by reconstruction error, beside IF, PCA and k-NN."""
     from keras_ae.recipes import anomaly
 
@@ -127,6 +131,7 @@ def anomaly_recipe(dataset, normal_class, arch, bottleneck, epochs, batch_size, 
         fpr=fpr,
         seed=seed,
         out=out,
+        export_dir=None if no_export else export_dir,
         echo=click.echo,
     )
 

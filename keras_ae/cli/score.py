@@ -31,7 +31,7 @@ def score(model_path, data, out, label_column, threshold):
             raise UserError(f"--model {model_path}: no {anomaly.THRESHOLD_FILE} beside it; pass --threshold")
         threshold = float(saved["threshold"])
     ae = load(model_path)
-    x = read_examples(data, ae.input_shape, label_column)
+    x = read_examples(data, ae.input_shape, label_column, pixel_max=(saved or {}).get("pixel_max"))
     scores = anomaly.reconstruction_errors(x, ae.reconstruct(x), scale=anomaly.model_scale(ae))
     flagged = scores > threshold
     directory = os.path.dirname(os.path.abspath(out))

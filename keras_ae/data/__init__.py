@@ -5,7 +5,7 @@
     ((28, 28, 1), 4500, 500)
 
 Specs: `mnist-5k`, `digits`, a folder of PNG/JPEG files, a `.npz`/`.npy` file, an MNIST-style
-`*-idx3-ubyte[.gz]` file, or `tfds:NAME[:SPLIT]`.
+`*-idx3-ubyte[.gz]` file, `tfds:NAME[:SPLIT]`, or `celeba:/path` (CelebA's official files, with attributes).
 """
 
 from __future__ import annotations
@@ -19,21 +19,39 @@ from keras_ae.errors import UserError
 
 
 def load(
-    spec: str = DEFAULT_DATASET, seed: int = 0, resize=None, data_dir: str | None = None, label_column=None
+    spec: str = DEFAULT_DATASET,
+    seed: int = 0,
+    resize=None,
+    data_dir: str | None = None,
+    label_column=None,
+    kind: str | None = None,
 ) -> ImageData:
-    """Load the images a spec names; every problem is a one-line `UserError` naming the spec."""
+    """Load the images a spec names; every problem is a one-line `UserError` naming the spec.
+
+    `kind="signals"` reads a `.npy`/`.npz` array of shape (N, T) or (N, T, C) as 1-D signals (what
+    `--arch conv1d` trains on) instead of as vectors or images; an `.npz` whose array is stored under the
+    key `signals` is read that way on its own.
+    """
     spec = str(spec)
     if spec in sources.BUILTIN:
         return sources.BUILTIN[spec](seed=seed)
+    if spec.startswith("celeba:"):
+        from keras_ae.data.celeba import celeba
+
+        return celeba(spec[len("celeba:") :], seed=seed, resize=resize)
     if spec.startswith("tfds:"):
         name, _, split = spec[len("tfds:") :].partition(":")
+        if name == "celeb_a":  # its attributes are not a label: read them as `celeba:` does
+            from keras_ae.data.celeba import celeba_tfds
+
+            return celeba_tfds(split or "train", data_dir=data_dir, seed=seed, resize=resize)
         return sources.tfds_source(name, split or "train", data_dir=data_dir, seed=seed)
     if os.path.isdir(spec):
         return sources.folder(spec, seed=seed, resize=resize)
     if os.path.isfile(spec):
         lower = spec.lower()
         if lower.endswith((".npz", ".npy")):
-            return sources.numpy_file(spec, seed=seed)
+            return sources.numpy_file(spec, seed=seed, kind=kind)
         if lower.endswith(".csv"):
             from keras_ae.data.vectors import read_csv
 

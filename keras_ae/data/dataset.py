@@ -30,6 +30,8 @@ class ImageData:
     class_names: list[str] | None = None
     info: dict = field(default_factory=dict)
     kind: str = "images"  # or "vectors" (N, D), "signals" (N, T, C): raw values, standardised by the model
+    # known per-example attributes (smileys, CelebA): {split: {name: array}}, in the order of `arrays(split)`
+    attributes: dict | None = None
 
     @property
     def has_labels(self) -> bool:
@@ -85,10 +87,16 @@ def to_unit_range(images: np.ndarray, source: str, max_value: float | None = Non
     Anything else (NaN/inf, negatives, values above 255, or a mixture of [0, 1] and [0, 255] images) is
     refused rather than guessed at, because a silently wrong scale trains a useless model.
     """
+    scale = pixel_scale(images, source, max_value)
+    return (images.astype(np.float32) / scale).clip(0.0, 1.0)
+
+
+def pixel_scale(images: np.ndarray, source: str, max_value: float | None = None) -> float:
+    """The value that `to_unit_range` divides by (what "white" is in these images)."""
     if images.size == 0:
         raise UserError(f"{source} holds no images")
     if images.dtype == bool:
-        return images.astype(np.float32)
+        return 1.0
     if not np.issubdtype(images.dtype, np.number):
         raise UserError(f"{source}: images must be numeric, got dtype {images.dtype}")
     if np.issubdtype(images.dtype, np.floating) and not np.all(np.isfinite(images)):
@@ -112,7 +120,7 @@ def to_unit_range(images: np.ndarray, source: str, max_value: float | None = Non
                 "bring them all to [0, 1] or all to [0, 255]"
             )
         scale = 255.0
-    return (images.astype(np.float32) / scale).clip(0.0, 1.0)
+    return scale
 
 
 def as_nhwc(images: np.ndarray, source: str) -> np.ndarray:
@@ -134,6 +142,7 @@ def from_arrays(
     info=None,
     validation_fraction: float = VALIDATION_FRACTION,
     kind: str | None = None,
+    attributes: dict | None = None,
 ) -> ImageData:
     """In-memory images (any numeric dtype) -> normalised, split `ImageData`.
 
@@ -142,8 +151,11 @@ def from_arrays(
     images = np.asarray(images)
     if kind is None:
         kind = "vectors" if images.ndim == 2 else "images"
+    info = dict(info or {})
     if kind == "images":
-        images = to_unit_range(as_nhwc(images, name), name, max_value=max_value)
+        images = as_nhwc(images, name)
+        info["pixel_max"] = pixel_scale(images, name, max_value)  # recorded: new files are read on this scale
+        images = to_unit_range(images, name, max_value=info["pixel_max"])
     else:
         from keras_ae.data.vectors import check_vectors
 
@@ -177,6 +189,12 @@ def from_arrays(
         num_train=len(train_idx),
         num_validation=len(val_idx),
         class_names=class_names,
-        info=info or {},
+        info=info,
         kind=kind,
+        attributes=None
+        if attributes is None
+        else {
+            split: {k: np.asarray(v)[idx] for k, v in attributes.items()}
+            for split, idx in (("train", train_idx), ("validation", val_idx))
+        },
     )

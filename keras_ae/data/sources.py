@@ -44,27 +44,58 @@ def signals(seed: int = 0) -> ImageData:
     return generate(seed=seed)
 
 
-BUILTIN = {"mnist-5k": mnist_5k, "digits": digits, "signals": signals}
+def breast_cancer(seed: int = 0) -> ImageData:
+    """scikit-learn's Wisconsin breast-cancer table: 569 tumours x 30 measurements, malignant or benign.
+
+    For anomaly detection, benign is normal: `recipe anomaly --dataset breast-cancer --normal-class benign`.
+    """
+    from sklearn.datasets import load_breast_cancer
+
+    bunch = load_breast_cancer()
+    return from_arrays(
+        "breast-cancer", bunch.data, bunch.target, seed=seed, class_names=list(bunch.target_names), kind="vectors"
+    )
+
+
+def smileys(seed: int = 0) -> ImageData:
+    """Synthetic colour faces, 32x32, with known independent attributes (smile, glasses, eyes, position)."""
+    from keras_ae.data.smileys import smileys as generate
+
+    return generate(seed=seed)
+
+
+BUILTIN = {
+    "mnist-5k": mnist_5k,
+    "digits": digits,
+    "signals": signals,
+    "breast-cancer": breast_cancer,
+    "smileys": smileys,
+}
 
 
 # -- arrays on disk --------------------------------------------------------------------------------------------
-def numpy_file(path: str, seed: int = 0) -> ImageData:
-    """`.npy` (images only) or `.npz` (images under `images`/`x`/`x_train`, labels under `labels`/`y`)."""
+def numpy_file(path: str, seed: int = 0, kind: str | None = None) -> ImageData:
+    """`.npy` (images only) or `.npz` (images under `images`/`x`/`x_train`, or signals under `signals`;
+    labels under `labels`/`y`)."""
     try:
         loaded = np.load(path, allow_pickle=False)
     except Exception as error:  # noqa: BLE001 - a corrupt or foreign file
         raise UserError(f"cannot read {path} as a numpy file: {error}") from None
     if isinstance(loaded, np.ndarray):
-        return from_arrays(path, loaded, seed=seed)
+        return from_arrays(path, loaded, seed=seed, kind=kind)
     with loaded:
         keys = list(loaded.keys())
-        image_key = next((k for k in ("images", "x", "x_train", "X") if k in keys), None)
+        if "signals" in keys and kind is None:
+            kind = "signals"
+        image_key = next((k for k in ("images", "x", "x_train", "X", "signals") if k in keys), None)
         if image_key is None:
-            raise UserError(f"{path}: no images array; expected a key 'images' or 'x' (found: {', '.join(keys)})")
+            raise UserError(
+                f"{path}: no data array; expected a key 'images', 'x' or 'signals' (found: {', '.join(keys)})"
+            )
         label_key = next((k for k in ("labels", "y", "y_train") if k in keys), None)
         images = loaded[image_key]
         labels = loaded[label_key] if label_key else None
-    return from_arrays(path, images, labels, seed=seed)
+    return from_arrays(path, images, labels, seed=seed, kind=kind)
 
 
 def read_idx(path: str, expected_magic: int) -> np.ndarray:

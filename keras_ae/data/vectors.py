@@ -74,11 +74,13 @@ def check_vectors(values: np.ndarray, source: str) -> np.ndarray:
     return values
 
 
-def read_examples(spec: str, input_shape, label_column: str | None = None) -> np.ndarray:
+def read_examples(spec: str, input_shape, label_column: str | None = None, pixel_max=None) -> np.ndarray:
     """Every example a file or data spec holds, in file order, shaped for a model with `input_shape`.
 
-    Images are brought to [0, 1] as for training; vectors and signals stay raw (the model standardises).
-    A data spec that is not a file yields its train split, then its validation split.
+    Images are brought to [0, 1] as for training: files already in [0, 1] are kept, others are divided by
+    the training data's `pixel_max` (16 for `digits`, 255 for 8-bit images) when it is known. Vectors and
+    signals stay raw (the model standardises). A data spec that is not a file yields its train split, then
+    its validation split.
     """
     import os
 
@@ -101,7 +103,16 @@ def read_examples(spec: str, input_shape, label_column: str | None = None) -> np
         if len(input_shape) == 3:
             from keras_ae.data.dataset import as_nhwc, to_unit_range
 
-            x = to_unit_range(as_nhwc(x, spec), spec)
+            x = as_nhwc(x, spec)
+            if pixel_max is not None and x.size and float(np.max(x)) > 1.0:
+                if float(np.max(x)) > float(pixel_max) or float(np.min(x)) < 0:
+                    raise UserError(
+                        f"{spec}: pixel values span [{float(np.min(x)):g}, {float(np.max(x)):g}], but the model "
+                        f"was trained on images in [0, {float(pixel_max):g}] (or [0, 1])"
+                    )
+                x = to_unit_range(x, spec, max_value=pixel_max)
+            else:
+                x = to_unit_range(x, spec)
         else:
             x = check_vectors(x, spec)
     else:
@@ -111,6 +122,11 @@ def read_examples(spec: str, input_shape, label_column: str | None = None) -> np
         x = np.concatenate([data.arrays("train")[0], data.arrays("validation")[0]])
     if len(input_shape) == 2 and x.ndim == 2 and input_shape[-1] == 1:
         x = x[..., None]  # (N, T) signals for a one-channel model
+    if len(input_shape) == 2 and x.ndim == 3 and x.shape[1] < input_shape[0]:
+        raise UserError(
+            f"{spec}: signals of {x.shape[1]} steps are shorter than the model's window of {input_shape[0]} steps; "
+            "score windows of the length it was trained on"
+        )
     if tuple(x.shape[1:]) != input_shape:
         raise UserError(
             f"{spec}: examples of shape {tuple(x.shape[1:])} (width {int(np.prod(x.shape[1:]))}), "

@@ -42,6 +42,12 @@ def conv1d_autoencoder(
         raise UserError("conv1d_autoencoder needs at least one entry in filters")
     check_bottleneck(bottleneck, math.prod(input_shape))
     length, channels = input_shape
+    receptive = receptive_field(len(filters), kernel_size)
+    if length < receptive:
+        raise UserError(
+            f"signals of {length} steps are shorter than the conv1d encoder's receptive field ({receptive} steps: "
+            f"{len(filters)} stride-2 stages of kernel {kernel_size}); use fewer --filters stages or longer windows"
+        )
     init = kernel_initializer(activation)
     multiple = 2 ** len(filters)
     pad = (-length) % multiple
@@ -73,3 +79,8 @@ def conv1d_autoencoder(
         x = Standardize(*standardize, invert=True, name="unstandardize")(x)
     decoder = keras.Model(codes, x, name=DECODER_NAME)
     return Autoencoder(encoder, decoder)
+
+
+def receptive_field(stages: int, kernel_size: int) -> int:
+    """Input steps that one position after `stages` stride-2 convolutions of `kernel_size` sees."""
+    return 1 + (kernel_size - 1) * (2**stages - 1)

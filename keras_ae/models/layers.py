@@ -58,3 +58,30 @@ class Standardize(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "mean": self.mean, "std": self.std, "invert": self.invert}
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class ReconstructionError(keras.layers.Layer):
+    """Per-example mean squared difference of `[x, reconstruction]`, optionally divided by a per-feature scale.
+
+    It turns an autoencoder into an anomaly scorer that ships as one graph (SavedModel `anomaly_score`,
+    TFLite), so a server or a phone computes the very score the threshold was chosen on.
+    """
+
+    def __init__(self, scale=None, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = None if scale is None else [float(v) for v in np.ravel(scale)]
+
+    def call(self, inputs):
+        x, reconstruction = inputs
+        diff = x - reconstruction
+        if self.scale is not None:
+            diff = diff / ops.cast(ops.convert_to_tensor(np.array(self.scale, np.float32)), diff.dtype)
+        axes = tuple(range(1, len(diff.shape)))
+        return ops.mean(ops.square(diff), axis=axes)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0],)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
