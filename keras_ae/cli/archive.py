@@ -1,0 +1,112 @@
+"""`keras-ae compress / decompress` (images <-> one `.kae` archive) and `encode / decode` (images <-> codes.npy)."""
+
+from __future__ import annotations
+
+import click
+
+from keras_ae.cli import cli
+
+MODEL_HELP = "The trained autoencoder: a .keras file or a run folder holding model.keras."
+
+
+def _progress(total: int, label: str):
+    return click.progressbar(length=total, label=label, file=click.get_text_stream("stderr"))
+
+
+@cli.command()
+@click.option("--model", "model_path", required=True, help=MODEL_HELP)
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--out", required=True, help="The archive to write (e.g. digits.kae).")
+@click.option("--bits", type=int, default=None, help="Quantization levels per value: 2**bits (1-8). Default 5.")
+@click.option("--step", type=float, default=None, help="Or: a quantization step, in standard deviations of each value.")
+@click.option("--coder", type=click.Choice(["ans", "lzma", "raw"]), default=None, help="Entropy coder (default ans).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing archive.")
+def compress(model_path, inputs, out, bits, step, coder, overwrite):
+    """Compress image files or folders into one .kae archive of their quantized, entropy-coded codes."""
+    from keras_ae import codec, inference
+    from keras_ae.models import load
+
+    if bits is None and step is None:
+        bits = 5
+    files = inference.list_images(inputs)
+    ae = load(model_path)
+    with _progress(len(files), "encoding") as bar:
+        summary = codec.compress(
+            ae, files, out, bits=bits, step=step, coder=coder, overwrite=overwrite, progress=bar.update
+        )
+    click.echo(
+        f"wrote {out}: {summary.images} images in {summary.bytes:,} bytes "
+        f"({summary.bytes / summary.images:.1f} B/image; header {summary.header_bytes:,} B)"
+    )
+
+
+@cli.command()
+@click.option("--model", "model_path", required=True, help=MODEL_HELP + " The one that compressed the archive.")
+@click.argument("archive")
+@click.option("-o", "--out", required=True, help="Folder for the PNGs (original names, .png).")
+@click.option("--overwrite", is_flag=True, help="Replace files of the same names in the folder.")
+def decompress(model_path, archive, out, overwrite):
+    """Restore the images of a .kae archive as PNG files."""
+    from keras_ae import codec
+    from keras_ae.models import load
+
+    ae = load(model_path)
+    names, codes = codec.open_archive(ae, archive)
+    with _progress(len(names), "decoding") as bar:
+        paths = codec.write_images(ae, codes, names, out, overwrite=overwrite, progress=bar.update)
+    click.echo(f"wrote {len(paths)} images to {out}/")
+
+
+@cli.command()
+@click.option("--model", "model_path", required=True, help=MODEL_HELP)
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--out", required=True, help="The .npy file for the codes (N, code size), in input order.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing file.")
+def encode(model_path, inputs, out, overwrite):
+    """Write the raw float32 codes e(x) of image files to a .npy file (no quantization)."""
+    import io
+
+    import numpy as np
+
+    from keras_ae import codec, inference
+    from keras_ae.codec.archive import check_output_file, write_atomic
+    from keras_ae.models import load
+
+    files = inference.list_images(inputs)
+    check_output_file(out, files, overwrite)
+    ae = load(model_path)
+    with _progress(len(files), "encoding") as bar:
+        codes = codec.encode_files(ae, files, progress=bar.update)
+    buffer = io.BytesIO()
+    np.save(buffer, codes)
+    write_atomic(out, buffer.getvalue())
+    click.echo(f"wrote {out}: {codes.shape[0]} codes of {codes.shape[1]} values")
+
+
+@cli.command()
+@click.option("--model", "model_path", required=True, help=MODEL_HELP)
+@click.argument("codes_path", metavar="CODES.npy")
+@click.option("-o", "--out", required=True, help="Folder for the PNGs, named 00000.png, 00001.png, ... in row order.")
+@click.option("--overwrite", is_flag=True, help="Replace files of the same names in the folder.")
+def decode(model_path, codes_path, out, overwrite):
+    """Turn codes (a .npy of shape (N, code size)) back into images with the model's decoder."""
+    import numpy as np
+
+    from keras_ae.codec.archive import write_images
+    from keras_ae.errors import UserError
+    from keras_ae.models import load
+
+    try:
+        codes = np.load(codes_path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise UserError(f"{codes_path}: not a readable .npy file ({str(error).splitlines()[0][:120]})") from None
+    ae = load(model_path)
+    if codes.ndim != 2 or codes.shape[1] != ae.code_size or not np.issubdtype(codes.dtype, np.number):
+        raise UserError(f"{codes_path}: codes of shape {codes.shape}; the model needs (N, {ae.code_size}) numbers")
+    if not np.all(np.isfinite(codes)):
+        raise UserError(f"{codes_path}: holds NaN or infinite values")
+    digits = max(5, len(str(len(codes) - 1)))
+    names = [f"{i:0{digits}d}.png" for i in range(len(codes))]
+    with _progress(len(codes), "decoding") as bar:
+        write_images(ae, codes.astype(np.float32), names, out, overwrite, progress=bar.update)
+    click.echo(f"wrote {len(codes)} images to {out}/")

@@ -1,0 +1,233 @@
+"""Image files <-> one `.kae` archive, through a trained autoencoder's bottleneck.
+
+`compress` reads the images in chunks (memory stays bounded by the chunk, whatever the number of files),
+keeps only their codes, fits the quantizer and the probability model to those codes (or uses a `Codebook`
+fitted elsewhere, e.g. on the training codes), and writes the archive through a temporary file and a
+rename. `decompress` checks magic, version, checksum, bounds and the model's fingerprint before it decodes
+anything, writes the PNGs into a temporary folder, and moves them into place only when all are written.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+
+from keras_ae.codec import container, entropy
+from keras_ae.codec.entropy import CodeModel, CorruptData
+from keras_ae.codec.quantize import Quantizer, decoder_sensitivity
+from keras_ae.errors import UserError
+
+CHUNK = 256
+
+
+@dataclass
+class Codebook:
+    """What turns codes into symbols and symbols into bytes: the quantizer and the probability model."""
+
+    quantizer: Quantizer
+    model: CodeModel | None
+    coder: str
+
+    @classmethod
+    def fit(cls, codes, bits: int | None = None, step: float | None = None, coder: str | None = None, decode=None):
+        """Fit to example codes. With `step`, pass the model's `decode` so steps follow its sensitivity."""
+        coder = entropy.check_coder(coder or entropy.default_coder())
+        sensitivity = decoder_sensitivity(decode, codes) if step is not None and decode is not None else None
+        quantizer = Quantizer.fit(codes, bits=bits, step=step, sensitivity=sensitivity)
+        model = CodeModel.fit(quantizer.quantize(codes), quantizer.levels) if coder == "ans" else None
+        return cls(quantizer, model, coder)
+
+
+@dataclass
+class Summary:
+    images: int
+    bytes: int
+    header_bytes: int
+    payload_bytes: int
+
+
+def encode_files(ae, files, chunk: int = CHUNK, progress=None) -> np.ndarray:
+    """The codes (N, D) of image files, read `chunk` at a time; each file must match the model's input exactly."""
+    height, width, channels = ae.input_shape
+    codes = []
+    for start in range(0, len(files), chunk):
+        batch = np.stack([read_exact(path, (height, width, channels)) for path in files[start : start + chunk]])
+        codes.append(ae.embed(batch).reshape(len(batch), -1))
+        if progress:
+            progress(len(batch))
+    return np.concatenate(codes).astype(np.float32)
+
+
+def read_exact(path: str, shape) -> np.ndarray:
+    """An image of exactly the model's size and colour mode; anything else is refused, never resized."""
+    from keras_ae import inference
+
+    image, note = inference.read_image(path, shape[-1])
+    if note:
+        raise UserError(f"{path}: colour mode does not match the model ({note.split(': ', 1)[-1]}); convert it first")
+    if image.shape != tuple(shape):
+        raise UserError(
+            f"{path}: image is {image.shape[1]}x{image.shape[0]}, the model takes {shape[1]}x{shape[0]} images"
+        )
+    return image
+
+
+def compress(
+    ae,
+    files,
+    out: str,
+    bits: int | None = None,
+    step: float | None = None,
+    coder: str | None = None,
+    codebook: Codebook | None = None,
+    overwrite: bool = False,
+    progress=None,
+) -> Summary:
+    """Compress image `files` into the archive `out` (written whole or not at all)."""
+    if not files:
+        raise UserError("no images to compress")
+    names = [os.path.basename(f) for f in files]
+    for name in names:
+        if not container.safe_name(name):
+            raise UserError(f"{name!r}: a file name the archive cannot store")
+    stems = [os.path.splitext(n)[0] for n in names]
+    clash = next((n for n, s in zip(names, stems, strict=True) if stems.count(s) > 1), None)
+    if clash:
+        raise UserError(f"two inputs would both decompress to {os.path.splitext(clash)[0]}.png")
+    check_output_file(out, files, overwrite)
+    codes = encode_files(ae, files, progress=progress)
+    codebook = codebook or Codebook.fit(codes, bits=bits, step=step, coder=coder, decode=ae.decode)
+    if codebook.quantizer.size != codes.shape[1]:
+        raise UserError(
+            f"the codebook is for codes of {codebook.quantizer.size} values, the model makes {codes.shape[1]}"
+        )
+    data, payload = archive_bytes(ae.fingerprint(), ae.input_shape, names, codes, codebook)
+    write_atomic(out, data)
+    return Summary(len(files), len(data), len(data) - payload, payload)
+
+
+def archive_bytes(fingerprint: str, shape, names, codes: np.ndarray, codebook: Codebook) -> tuple[bytes, int]:
+    """The archive as bytes, and how many of them are the entropy-coded payload (the rest is header)."""
+    quantizer = codebook.quantizer
+    symbols = quantizer.quantize(codes)
+    payload = entropy.encode(symbols, quantizer.levels, codebook.model, codebook.coder)
+    header = container.Header(
+        fingerprint=fingerprint,
+        shape=tuple(int(s) for s in shape),
+        names=list(names),
+        coder=codebook.coder,
+        levels=quantizer.levels,
+        offset=quantizer.offset,
+        step=quantizer.step,
+        table=codebook.model.to_bytes() if codebook.model is not None else b"",
+    )
+    return container.pack(header, payload), len(payload)
+
+
+def read_archive(path: str, fingerprint: str | None = None) -> tuple[container.Header, np.ndarray]:
+    """Check an archive and decode its codes (N, D), dequantized. With `fingerprint`, refuse another model's."""
+    if not os.path.isfile(path):
+        raise UserError(f"{path}: no such archive")
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        header, payload = container.unpack(data)
+        if fingerprint is not None and header.fingerprint != fingerprint:
+            raise UserError(
+                f"{path} was made by model {header.fingerprint[:16]}…, not by --model ({fingerprint[:16]}…); "
+                "decompress it with the model that compressed it"
+            )
+        model = None
+        if header.coder == "ans":
+            model = CodeModel.from_bytes(header.table, header.code_size, header.levels)
+        symbols = entropy.decode(payload, header.count, header.code_size, header.levels, model, header.coder)
+    except CorruptData as error:
+        raise UserError(f"{path}: {error}") from None
+    return header, Quantizer(header.offset, header.step, header.levels).dequantize(symbols)
+
+
+def decompress(ae, archive: str, out_dir: str, overwrite: bool = False, progress=None) -> list[str]:
+    """Decode every image of `archive` into `out_dir` as PNGs of the original names; returns their paths."""
+    names, codes = open_archive(ae, archive)
+    return write_images(ae, codes, names, out_dir, overwrite, progress)
+
+
+def open_archive(ae, archive: str) -> tuple[list[str], np.ndarray]:
+    """The output names (`<stem>.png`) and codes of an archive that `ae` made; refused if another model did."""
+    header, codes = read_archive(archive, ae.fingerprint())
+    if tuple(header.shape) != tuple(ae.input_shape) or header.code_size != ae.code_size:
+        held = "x".join(map(str, header.shape))
+        takes = "x".join(map(str, ae.input_shape))
+        raise UserError(
+            f"{archive}: holds {held} images with {header.code_size}-value codes; "
+            f"--model takes {takes} images with {ae.code_size}-value codes"
+        )
+    return [os.path.splitext(name)[0] + ".png" for name in header.names], codes
+
+
+def write_images(ae, codes, names, out_dir: str, overwrite: bool = False, progress=None) -> list[str]:
+    """Decode `codes` `CHUNK` at a time into PNGs in a hidden folder inside `out_dir`, then move them into
+    place: a failure leaves `out_dir` as it was."""
+    from keras_ae import inference
+
+    created = not os.path.exists(out_dir)
+    targets = check_output_folder(out_dir, names, overwrite)
+    work = tempfile.mkdtemp(prefix=".kae-partial-", dir=out_dir)
+    try:
+        for start in range(0, len(names), CHUNK):
+            images = ae.decode(codes[start : start + CHUNK])
+            for name, image in zip(names[start : start + CHUNK], images, strict=True):
+                inference.write_png(os.path.join(work, name), image)
+            if progress:
+                progress(len(images))
+        for name, target in zip(names, targets, strict=True):
+            os.replace(os.path.join(work, name), target)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        if created:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+    os.rmdir(work)
+    return targets
+
+
+def check_output_file(out: str, inputs, overwrite: bool) -> None:
+    if os.path.isdir(out):
+        raise UserError(f"-o {out}: is a folder; give the archive's file name")
+    if any(os.path.exists(f) and os.path.exists(out) and os.path.samefile(f, out) for f in inputs):
+        raise UserError(f"-o {out}: is one of the input images")
+    if os.path.exists(out) and not overwrite:
+        raise UserError(f"-o {out}: already exists (use --overwrite to replace it)")
+    parent = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(parent):
+        raise UserError(f"-o {out}: folder {parent} does not exist")
+
+
+def check_output_folder(out_dir: str, names, overwrite: bool) -> list[str]:
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise UserError(f"-o {out_dir}: exists and is not a folder")
+    os.makedirs(out_dir, exist_ok=True)
+    targets = [os.path.join(out_dir, name) for name in names]
+    existing = [t for t in targets if os.path.exists(t)]
+    if existing and not overwrite:
+        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+        raise UserError(f"-o {out_dir}: already holds {os.path.basename(existing[0])}{more} (use --overwrite)")
+    return targets
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename: readers never see half an archive."""
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".partial", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise

@@ -1,0 +1,257 @@
+"""The `.kae` archiver: quantization, entropy coding and the container, then the commands end to end and one
+clean error for every kind of bad input (including a fuzz test that flips random bytes)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import zlib
+
+import keras
+import numpy as np
+import pytest
+from conftest import assert_one_line_error
+from PIL import Image
+
+from keras_ae import codec
+from keras_ae.codec import container, entropy
+from keras_ae.errors import UserError
+from keras_ae.models import build
+
+
+# -- the parts --------------------------------------------------------------------------------------------------
+def test_quantizer_rounds_within_half_a_step_and_keeps_the_range():
+    codes = np.random.default_rng(0).normal(size=(500, 6)).astype(np.float32) * [1, 2, 3, 0.1, 10, 1]
+    q = codec.Quantizer.fit(codes, bits=4)
+    symbols = q.quantize(codes)
+    assert symbols.min() == 0 and symbols.max() == 15 and q.levels == 16 and q.bits == 4
+    assert np.all(np.abs(q.dequantize(symbols) - codes) <= q.step / 2 + 1e-5)
+    finer = codec.Quantizer.fit(codes, step=0.1)  # a tenth of a standard deviation
+    assert np.allclose(finer.step, 0.1 * codes.std(axis=0), rtol=1e-4)
+    assert np.abs(finer.dequantize(finer.quantize(codes)) - codes).mean() < np.abs(q.dequantize(symbols) - codes).mean()
+    with pytest.raises(UserError, match="--bits"):
+        codec.Quantizer.fit(codes, bits=12)
+    with pytest.raises(UserError, match="--step"):
+        codec.Quantizer.fit(codes, step=1e-7)
+
+
+@pytest.mark.parametrize("coder", entropy.CODERS)
+def test_every_coder_round_trips_exactly_and_refuses_a_cut_stream(coder):
+    rng = np.random.default_rng(1)
+    symbols = np.clip(rng.normal(8, 2.5, size=(300, 10)).round(), 0, 15).astype(np.int32)
+    model = entropy.CodeModel.fit(symbols, 16)
+    data = entropy.encode(symbols, 16, model, coder)
+    assert np.array_equal(entropy.decode(data, 300, 10, 16, model, coder), symbols)
+    with pytest.raises(entropy.CorruptData):
+        entropy.decode(data[: len(data) // 2], 300, 10, 16, model, coder)
+
+
+def test_ans_costs_the_cross_entropy_and_beats_fixed_length():
+    rng = np.random.default_rng(2)
+    symbols = np.clip(rng.normal(8, 2, size=(2000, 16)).round(), 0, 15).astype(np.int32)
+    model = entropy.CodeModel.fit(symbols, 16)
+    ans = len(entropy.encode(symbols, 16, model, "ans"))
+    ideal = model.bits_per_value(symbols) * symbols.size / 8
+    assert ideal <= ans <= ideal * 1.01 + 8
+    assert ans < 0.8 * len(entropy.encode(symbols, 16, None, "raw"))
+    table = model.to_bytes()
+    assert np.array_equal(entropy.CodeModel.from_bytes(table, 16, 16).counts, model.counts)
+    assert len(table) < 0.05 * ans
+
+
+def test_container_round_trips_and_names_numbered_files_in_a_few_bytes():
+    header = container.Header("ab" * 32, (8, 8, 1), [f"scan_{i:04d}.png" for i in range(3, 503)], "raw", 16,
+                              np.zeros(4, np.float32), np.ones(4, np.float32), b"")  # fmt: skip
+    data = container.pack(header, b"payload")
+    back, payload = container.unpack(data)
+    assert payload == b"payload" and back.names == header.names and back.shape == (8, 8, 1)
+    assert back.fingerprint == header.fingerprint and back.levels == 16 and back.coder == "raw"
+    assert len(data) < 150
+    header.names = ["b.png", "a b.png", "ü.png"]
+    assert container.unpack(container.pack(header, b""))[0].names == ["b.png", "a b.png", "ü.png"]
+
+
+# -- the commands, on a small fixed-seed model and real 8x8 digits ------------------------------------------------
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    """A tiny conv autoencoder for 8x8 digits (untrained, fixed seed: the format does not care about quality),
+    a second one with other weights, and 40 digit PNGs."""
+    from sklearn.datasets import load_digits
+
+    root = tmp_path_factory.mktemp("codec")
+    keras.utils.set_random_seed(0)
+    ae = build("conv", (8, 8, 1), 6, filters=(8,), dense_units=16)
+    ae.save(str(root / "model.keras"))
+    keras.utils.set_random_seed(1)
+    build("conv", (8, 8, 1), 6, filters=(8,), dense_units=16).save(str(root / "other.keras"))
+    images = (load_digits().images[:40] / 16.0).astype(np.float32)
+    folder = root / "digits"
+    folder.mkdir()
+    for i, image in enumerate(images):
+        Image.fromarray((image * 255).round().astype(np.uint8)).save(folder / f"d{i:02d}.png")
+    return root, ae, images
+
+
+def digest(folder) -> dict:
+    return {n: hashlib.sha256((folder / n).read_bytes()).hexdigest() for n in sorted(os.listdir(folder))}
+
+
+def test_compress_decompress_keeps_names_order_and_decodes_what_the_model_reconstructs(cli, setup, tmp_path):
+    root, ae, images = setup
+    before = digest(root / "digits")
+    files = [root / "digits" / n for n in ("d07.png", "d03.png", "d31.png")]  # an order that is not sorted
+    code, out, err = cli("compress", "--model", root / "model.keras", *files, root / "digits", "-o",
+                         tmp_path / "a.kae", "--bits", "8")  # fmt: skip
+    assert code == 2 and "share the file name" in err  # d07 twice: refused before anything is written
+    assert not os.path.exists(tmp_path / "a.kae")
+    code, out, err = cli("compress", "--model", root / "model.keras", *files, "-o", tmp_path / "a.kae", "--bits", "8")
+    assert code == 0, err
+    assert "3 images" in out
+    header, codes = codec.read_archive(str(tmp_path / "a.kae"))
+    assert header.names == ["d07.png", "d03.png", "d31.png"] and header.fingerprint == ae.fingerprint()
+    code, out, err = cli("decompress", "--model", root / "model.keras", tmp_path / "a.kae", "-o", tmp_path / "out")
+    assert code == 0, err
+    assert sorted(os.listdir(tmp_path / "out")) == ["d03.png", "d07.png", "d31.png"]
+    restored = np.asarray(Image.open(tmp_path / "out" / "d31.png"), np.float32) / 255
+    pixels = np.asarray(Image.open(files[2]), np.float32)[None, ..., None] / 255
+    assert np.abs(restored - ae.reconstruct(pixels)[0, ..., 0]).max() < 0.03  # 8-bit codes, 8-bit pixels
+    assert digest(root / "digits") == before  # inputs untouched
+
+
+@pytest.fixture(scope="module")
+def archive(setup, tmp_path_factory):
+    """A folder of 40 digits at 5 bits with ANS, made through the library."""
+    root, ae, _ = setup
+    path = tmp_path_factory.mktemp("archive") / "digits.kae"
+    files = sorted(str(root / "digits" / n) for n in os.listdir(root / "digits"))
+    summary = codec.compress(ae, files, str(path), bits=5, coder="ans")
+    assert summary.bytes == os.path.getsize(path) and summary.images == 40
+    return path
+
+
+@pytest.mark.parametrize("coder", ["lzma", "raw"])
+def test_other_coders_and_step_quantization_give_the_same_images(setup, tmp_path, archive, coder):
+    root, ae, _ = setup
+    files = sorted(str(root / "digits" / n) for n in os.listdir(root / "digits"))
+    codec.compress(ae, files, str(tmp_path / "b.kae"), bits=5, coder=coder)
+    assert np.array_equal(codec.read_archive(str(tmp_path / "b.kae"))[1], codec.read_archive(str(archive))[1])
+    codec.compress(ae, files, str(tmp_path / "s.kae"), step=0.02, coder="ans")
+    header, codes = codec.read_archive(str(tmp_path / "s.kae"))
+    assert np.abs(codes - codec.encode_files(ae, files)).max() <= header.step.max() / 2 + 1e-5
+
+
+def test_encode_and_decode_raw_codes(cli, setup, tmp_path):
+    root, ae, _ = setup
+    code, _, err = cli("encode", "--model", root / "model.keras", root / "digits", "-o", tmp_path / "codes.npy")
+    assert code == 0, err
+    codes = np.load(tmp_path / "codes.npy")
+    assert codes.shape == (40, 6) and codes.dtype == np.float32
+    code, _, err = cli("decode", "--model", root / "model.keras", tmp_path / "codes.npy", "-o", tmp_path / "img")
+    assert code == 0, err
+    assert (
+        sorted(os.listdir(tmp_path / "img"))[:2] == ["00000.png", "00001.png"]
+        and len(os.listdir(tmp_path / "img")) == 40
+    )
+    np.save(tmp_path / "bad.npy", np.zeros((3, 5)))
+    code, _, err = cli("decode", "--model", root / "model.keras", tmp_path / "bad.npy", "-o", tmp_path / "img2")
+    assert_one_line_error(code, err, "bad.npy", "(N, 6)")
+    assert not os.path.exists(tmp_path / "img2")
+
+
+# -- bad input: one line, exit 2, nothing written, no input modified -------------------------------------------
+def copy_with(archive, tmp_path, change) -> str:
+    data = bytearray(archive.read_bytes())
+    change(data)
+    path = tmp_path / "changed.kae"
+    path.write_bytes(bytes(data))
+    return path
+
+
+def reseal(data: bytearray) -> None:
+    """Recompute the checksum, as a forger would."""
+    data[-4:] = struct.pack("<I", zlib.crc32(bytes(data[:-4])))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d.__delitem__(slice(len(d) - 10, None)), "checksum"),
+        (lambda d: d.__delitem__(slice(12, None)), "truncated"),
+        (lambda d: d.__setitem__(0, ord("P")), "not a .kae archive"),
+        (lambda d: d.__setitem__(8, 7), "version 7"),
+        (lambda d: d.__setitem__(len(d) // 2, d[len(d) // 2] ^ 0x10), "checksum"),
+        (lambda d: (d.__setitem__(slice(45, 49), struct.pack("<I", 2**30)), reseal(d)), "claims"),
+        (lambda d: (d.__setitem__(slice(49, 53), struct.pack("<HH", 60000, 60000)), reseal(d)), "absurd image shape"),
+        (lambda d: d.extend(b"tail"), "checksum"),
+    ],
+    ids=["truncated-end", "truncated-header", "magic", "version", "flipped", "absurd-count", "absurd-shape", "tail"],
+)
+def test_damaged_archives_give_one_line_errors_and_write_nothing(cli, setup, archive, tmp_path, change, message):
+    root, _, _ = setup
+    bad = copy_with(archive, tmp_path, change)
+    before = bad.read_bytes()
+    code, _, err = cli("decompress", "--model", root / "model.keras", bad, "-o", tmp_path / "out")
+    assert_one_line_error(code, err, "changed.kae", message)
+    assert not os.path.exists(tmp_path / "out") and bad.read_bytes() == before
+
+
+def test_fuzz_flipped_bytes_give_clean_errors_or_the_right_codes(setup, archive, tmp_path):
+    _, ae, _ = setup
+    good = codec.read_archive(str(archive))[1]
+    data = archive.read_bytes()
+    rng = np.random.default_rng(0)
+    outcomes, fingerprint = set(), ae.fingerprint()
+    for trial in range(300):
+        damaged = bytearray(data)
+        for _ in range(rng.integers(1, 4)):
+            damaged[rng.integers(len(damaged))] ^= int(rng.integers(1, 256))
+        if trial % 3 == 0:  # a forger who also fixes the checksum: the bounds and decoders must still hold
+            reseal(damaged)
+        path = tmp_path / "fuzz.kae"
+        path.write_bytes(bytes(damaged))
+        try:
+            header, codes = codec.read_archive(str(path), fingerprint)
+        except UserError as error:
+            assert "\n" not in str(error) and "fuzz.kae" in str(error)
+            outcomes.add("error")
+            continue
+        outcomes.add("decoded")
+        assert header.count == 40 and codes.shape == good.shape and np.all(np.isfinite(codes))
+    assert "error" in outcomes
+
+
+def test_an_archive_from_another_model_is_refused_naming_both(cli, setup, archive, tmp_path):
+    root, ae, _ = setup
+    code, _, err = cli("decompress", "--model", root / "other.keras", archive, "-o", tmp_path / "out")
+    assert_one_line_error(code, err, ae.fingerprint()[:16], "not by --model")
+    assert not os.path.exists(tmp_path / "out")
+
+
+def test_images_of_the_wrong_size_or_mode_are_refused(cli, setup, tmp_path):
+    root, _, _ = setup
+    Image.new("L", (9, 8)).save(tmp_path / "wide.png")
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(tmp_path / "red.png")
+    for name, fragment in (("wide.png", "9x8"), ("red.png", "colour mode")):
+        code, _, err = cli("compress", "--model", root / "model.keras", tmp_path / name, "-o", tmp_path / "x.kae")
+        assert_one_line_error(code, err, name, fragment)
+        assert not os.path.exists(tmp_path / "x.kae")
+    assert [n for n in os.listdir(tmp_path) if "partial" in n] == []
+
+
+def test_existing_outputs_are_refused_unless_overwrite(cli, setup, archive, tmp_path):
+    root, _, _ = setup
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "d05.png").write_bytes(b"mine")
+    (tmp_path / "out" / "keep.txt").write_bytes(b"other file")
+    args = ("decompress", "--model", root / "model.keras", archive, "-o", tmp_path / "out")
+    code, _, err = cli(*args)
+    assert_one_line_error(code, err, "d05.png", "--overwrite")
+    assert sorted(os.listdir(tmp_path / "out")) == ["d05.png", "keep.txt"]
+    code, _, err = cli(*args, "--overwrite")
+    assert code == 0, err
+    assert len(os.listdir(tmp_path / "out")) == 41 and (tmp_path / "out" / "d05.png").read_bytes() != b"mine"
+    before = archive.read_bytes()
+    code, _, err = cli("compress", "--model", root / "model.keras", root / "digits", "-o", archive)
+    assert_one_line_error(code, err, "already exists", "--overwrite")
+    assert archive.read_bytes() == before
