@@ -6,12 +6,30 @@ from keras_ae.models.conv import conv_autoencoder
 from keras_ae.models.conv1d import conv1d_autoencoder
 from keras_ae.models.dense import dense_autoencoder
 from keras_ae.models.layers import ClipToRange  # noqa: F401 - registers the layer before any model loads
+from keras_ae.models.vae import VariationalSampling  # noqa: F401 - registers the sampling layer
 
 BUILDERS = {"dense": dense_autoencoder, "conv": conv_autoencoder, "conv1d": conv1d_autoencoder}
 
 
-def build(arch: str, input_shape, bottleneck: int, loss: str = "mse", filters=None, hidden=None, **options):
-    """Build by name (`--arch`): the decoder's output suits the loss (clip for `mse`, sigmoid for `bce`)."""
+def build(
+    arch: str,
+    input_shape,
+    bottleneck: int,
+    loss: str = "mse",
+    filters=None,
+    hidden=None,
+    variational: bool = False,
+    kl_weight: float = 1.0,
+    **options,
+):
+    """Build by name (`--arch`): the decoder's output suits the loss (clip for `mse`, sigmoid for `bce`).
+
+    `variational=True` makes it a VAE (see `keras_ae.models.vae`), its KL term weighted by `kl_weight`."""
+    if variational:
+        from keras_ae.models.vae import variational as make_variational
+
+        plain = build(arch, input_shape, bottleneck, loss, filters, hidden, **options)
+        return make_variational(plain, kl_weight)
     if arch not in BUILDERS:
         raise UserError(f"--arch must be one of {', '.join(BUILDERS)}, got '{arch}'")
     options["output"] = "sigmoid" if loss == "bce" else "clip"
