@@ -122,8 +122,12 @@ def run(
     )
 
     # 4. Scores for every method on the same validation and test examples.
+    #    Vectors and signals reach the baselines standardised with the same training statistics as the model:
+    #    raw, a feature measured in thousands (a tumour's area) would decide PCA's and k-NN's scores alone.
     splits = {"validation": x[val_idx], "test": x[test_idx]}
-    scores = anomaly.baseline_scores(x_train, splits, components=ae.code_size, seed=seed)
+    mean, std = (np.asarray(v, np.float32) for v in options.get("standardize", (0.0, 1.0)))
+    standardized = {split: (v - mean) / std for split, v in splits.items()}
+    scores = anomaly.baseline_scores((x_train - mean) / std, standardized, components=ae.code_size, seed=seed)
     scale = anomaly.model_scale(ae)
     scores["autoencoder"] = {s: anomaly.reconstruction_errors(v, ae.reconstruct(v), scale) for s, v in splits.items()}
     y_val, y_test = is_anomaly[val_idx], is_anomaly[test_idx]

@@ -32,7 +32,8 @@ def run(
     echo=print,
 ) -> dict:
     ae = load(model)
-    data = datasets.load(dataset, seed=seed, resize=resize, data_dir=data_dir)
+    kind = "signals" if len(ae.input_shape) == 2 else None  # a Conv1D model reads (N, T[, C]) arrays as signals
+    data = datasets.load(dataset, seed=seed, resize=resize, data_dir=data_dir, kind=kind)
     if tuple(data.shape) != tuple(ae.input_shape):
         raise UserError(f"--dataset {dataset}: images are {data.shape}, but {model} takes {ae.input_shape}")
 

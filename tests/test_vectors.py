@@ -91,3 +91,21 @@ def test_train_dense_on_csv_and_score_wrong_width(cli, tmp_path):
     narrow = _write_csv(tmp_path / "n.csv", ["a", "b"], [[1, 2], [3, 4]])
     code, _, err = cli("score", "--model", tmp_path / "run", narrow, "--threshold", "1", "-o", tmp_path / "s.csv")
     assert_one_line_error(code, err, "width 2", "width 4")
+
+
+@pytest.mark.parametrize("spec,arch", [("breast-cancer", "dense"), ("signals", "conv1d")])
+def test_embed_measures_codes_of_vectors_and_signals(spec, arch, tmp_path):
+    """The foundation's embedding and k-NN metrics, unchanged, on a table and on signals."""
+    from keras_ae.recipes import embed
+    from keras_ae.recipes.train import standardization
+
+    from keras_ae import data
+    from keras_ae.models import build
+
+    d = data.load(spec)
+    ae = build(arch, d.shape, 4, standardize=standardization(d.arrays("train")[0]))
+    ae.save(str(tmp_path / "m.keras"))
+    metrics = embed.run(str(tmp_path / "m.keras"), spec, out=str(tmp_path / "e"), echo=lambda *a: None)
+    assert np.load(tmp_path / "e" / "embeddings.npy").shape == (d.num_train + d.num_validation, 4)
+    assert 0.5 < metrics["knn_accuracy_embedding"] <= 1.0 and 0.5 < metrics["knn_accuracy_pixels"] <= 1.0
+    assert (tmp_path / "e" / "latent_map.png").stat().st_size > 1000
