@@ -255,3 +255,22 @@ def test_existing_outputs_are_refused_unless_overwrite(cli, setup, archive, tmp_
     code, _, err = cli("compress", "--model", root / "model.keras", root / "digits", "-o", archive)
     assert_one_line_error(code, err, "already exists", "--overwrite")
     assert archive.read_bytes() == before
+
+
+def test_rate_distortion_rows_count_whole_files_and_curves_interpolate(setup):
+    from keras_ae.codec import rate
+
+    _, ae, images = setup
+    x = images[..., None]
+    rows = rate.archive_rows("AE", ae.embed, ae.decode, ae.fingerprint(), x, settings=[("bits", 2), ("bits", 6)],
+                             coders=("ans", "raw"))  # fmt: skip
+    small, large = rows[0], rows[2]
+    assert small["bytes"] < large["bytes"] and small["psnr"] <= large["psnr"] and small["header"] > 0
+    one = codec.Codebook.fit(ae.embed(x), bits=6, coder="raw")
+    data, _ = codec.archive_bytes(ae.fingerprint(), x.shape[1:], rate.numbered_names(40), ae.embed(x), one)
+    assert rows[3]["bytes"] == len(data) / 40
+    curve = [(10.0, 20.0), (20.0, 24.0)]
+    assert rate.psnr_at(curve, 15) == 22.0 and np.isnan(rate.psnr_at(curve, 5)) and rate.psnr_at(curve, 99) == 24
+    assert rate.bytes_for(curve, 23.0) == 17.5 and np.isnan(rate.bytes_for(curve, 25))
+    assert rate.frontier([{"method": "m", "coder": "ans", "bytes": b, "psnr": p} for b, p in
+                          [(5, 20), (6, 19), (7, 21)]], "m") == [(5, 20), (7, 21)]  # fmt: skip

@@ -33,10 +33,9 @@ class Codebook:
     coder: str
 
     @classmethod
-    def fit(cls, codes, bits: int | None = None, step: float | None = None, coder: str | None = None, decode=None):
-        """Fit to example codes. With `step`, pass the model's `decode` so steps follow its sensitivity."""
+    def fit(cls, codes, bits: int | None = None, step: float | None = None, coder: str | None = None, sensitivity=None):
+        """Fit to example codes. With `step`, pass the decoder's `sensitivity` (see `quantize`)."""
         coder = entropy.check_coder(coder or entropy.default_coder())
-        sensitivity = decoder_sensitivity(decode, codes) if step is not None and decode is not None else None
         quantizer = Quantizer.fit(codes, bits=bits, step=step, sensitivity=sensitivity)
         model = CodeModel.fit(quantizer.quantize(codes), quantizer.levels) if coder == "ans" else None
         return cls(quantizer, model, coder)
@@ -100,7 +99,9 @@ def compress(
         raise UserError(f"two inputs would both decompress to {os.path.splitext(clash)[0]}.png")
     check_output_file(out, files, overwrite)
     codes = encode_files(ae, files, progress=progress)
-    codebook = codebook or Codebook.fit(codes, bits=bits, step=step, coder=coder, decode=ae.decode)
+    if codebook is None:
+        sensitivity = decoder_sensitivity(ae.decode, codes) if step is not None else None
+        codebook = Codebook.fit(codes, bits=bits, step=step, coder=coder, sensitivity=sensitivity)
     if codebook.quantizer.size != codes.shape[1]:
         raise UserError(
             f"the codebook is for codes of {codebook.quantizer.size} values, the model makes {codes.shape[1]}"
