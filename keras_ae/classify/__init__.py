@@ -1,0 +1,32 @@
+"""Classify with a few dozen labels by standing on an autoencoder trained on many unlabeled images.
+
+    classifier = build_classifier(ae.encoder, class_names)   # encoder -> Dense head -> probabilities
+    freeze(ae.encoder)                                          # then compile: the encoder stays as it is
+    fit_classifier(classifier, images, labels, steps=300)
+
+The parts, one module each: `labels` (labelled subsets and label parsing, with the one-line errors),
+`classifier` (the head, freezing, fine-tuning with batch norm in inference mode), `augment` (small shifts
+and rotations), `semi_supervised` (label spreading in code space, pseudo-labels), `baselines` (logistic
+regression on pixels and on PCA codes) and `plots` (accuracy against labels, the confusion matrix).
+"""
+
+from keras_ae.classify.classifier import (
+    ClassProbabilities,
+    build_classifier,
+    class_names_of,
+    fit_classifier,
+    freeze,
+    unfreeze,
+)
+from keras_ae.classify.labels import draw_labeled, parse_labels
+
+__all__ = [
+    "ClassProbabilities",
+    "build_classifier",
+    "class_names_of",
+    "draw_labeled",
+    "fit_classifier",
+    "freeze",
+    "parse_labels",
+    "unfreeze",
+]

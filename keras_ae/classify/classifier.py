@@ -1,0 +1,198 @@
+"""A classifier on top of an encoder: encoder -> Dense head -> class probabilities.
+
+Three ways to train it, one function each:
+
+* frozen: `freeze(encoder)`, then `fit_classifier` (which compiles, so the freeze takes effect) trains the
+  head alone; the encoder's weights stay bit-identical.
+* fine-tuned: `unfreeze(encoder)` after the head has learned, and train everything at a low learning rate.
+  Batch-norm layers stay frozen, which in Keras 3 also keeps them in inference mode: a few dozen labelled
+  images would otherwise overwrite the statistics learned on thousands.
+* from scratch: the same architecture with freshly initialised weights, the baseline every number needs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers, ops
+
+CLASSIFIER_NAME = "classifier"
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class ClassProbabilities(keras.layers.Layer):
+    """Softmax over class scores that carries the class names in its config, so a saved classifier can say
+    what it predicts (`class_names_of(model)`), wherever the file travels."""
+
+    def __init__(self, class_names, **kwargs):
+        super().__init__(**kwargs)
+        self.class_names = [str(name) for name in class_names]
+
+    def call(self, logits):
+        return ops.softmax(logits, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "class_names": self.class_names}
+
+
+def build_classifier(encoder: keras.Model, class_names, hidden: int = 128, dropout: float = 0.3) -> keras.Model:
+    """image -> encoder -> Dense(hidden, relu) -> Dropout -> Dense(classes) -> probabilities.
+
+    The encoder is used as a layer, so its weights are shared with (not copied from) the model it came from;
+    pass a clone (`copy_encoder`) to train several classifiers from the same starting point.
+    """
+    inputs = keras.Input(shape=encoder.input_shape[1:], name="image")
+    x = encoder(inputs)
+    x = layers.Flatten(name="head_flatten")(x) if len(x.shape) > 2 else x
+    x = layers.Dense(hidden, activation="relu", kernel_initializer="he_normal", name="head_dense")(x)
+    if dropout:
+        x = layers.Dropout(dropout, name="head_dropout")(x)
+    logits = layers.Dense(len(class_names), name="head_logits")(x)
+    outputs = ClassProbabilities(class_names, name="probabilities")(logits)
+    return keras.Model(inputs, outputs, name=CLASSIFIER_NAME)
+
+
+def copy_encoder(encoder: keras.Model, initialize: bool = False) -> keras.Model:
+    """A new encoder of the same architecture: with the same weights, or freshly initialised (`initialize`)."""
+    clone = keras.models.clone_model(encoder)
+    if not initialize:
+        clone.set_weights(encoder.get_weights())
+    return clone
+
+
+def class_names_of(model: keras.Model) -> list[str]:
+    """The class names a keras-ae classifier carries; plain indices for any other softmax model."""
+    for layer in reversed(model.layers):
+        if isinstance(layer, ClassProbabilities):
+            return list(layer.class_names)
+    return [str(i) for i in range(int(model.output_shape[-1]))]
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
+
+
+def freeze(encoder: keras.Model) -> keras.Model:
+    """Make every layer of `encoder` untrainable. Compile (again) afterwards: Keras reads `trainable` then."""
+    for layer in _all_layers(encoder):
+        layer.trainable = False
+    encoder.trainable = False
+    return encoder
+
+
+def unfreeze(encoder: keras.Model) -> keras.Model:
+    """Make `encoder` trainable again, except its batch-norm layers, which stay frozen and in inference mode."""
+    encoder.trainable = True
+    for layer in _all_layers(encoder):
+        layer.trainable = not isinstance(layer, layers.BatchNormalization)
+    return encoder
+
+
+def fit_classifier(
+    model: keras.Model,
+    images: np.ndarray,
+    labels: np.ndarray,
+    steps: int,
+    batch_size: int = 32,
+    learning_rate: float = 1e-3,
+    augment=None,
+    seed: int = 0,
+    verbose=0,
+) -> dict:
+    """Compile `model` and train it for `steps` batches of (optionally augmented) labelled images.
+
+    A step budget rather than epochs: with 100 labelled images an epoch is 4 steps, with 5,000 pseudo-labelled
+    ones it is 150, and what a run can afford is steps. The learning rate follows a cosine decay to 5%.
+    (`keras_ae.training.fit` is the reconstruction trainer; a classifier needs its own loss and metric.)
+    """
+    steps = max(1, int(steps))
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.05)
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=["accuracy"],
+    )
+    images = np.asarray(images, np.float32)
+    labels = np.asarray(labels, np.int32)
+    ds = tf.data.Dataset.from_tensor_slices((images, labels))
+    ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).repeat()
+    ds = ds.batch(min(batch_size, len(images)), drop_remainder=True)
+    if augment is not None:
+        ds = ds.map(lambda x, y: (augment(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.prefetch(tf.data.AUTOTUNE)
+    epochs = min(steps, 10)  # a few epochs only so that the history has a shape
+    history = model.fit(ds, epochs=epochs, steps_per_epoch=math.ceil(steps / epochs), verbose=verbose)
+    return {key: [float(v) for v in values] for key, values in history.history.items()}
+
+
+def predict(model: keras.Model, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
+    """Class probabilities, (N, classes). Called eagerly batch by batch: a recipe predicts with dozens of
+    short-lived models, and `model.predict` would trace a new graph function for each one."""
+    images = np.asarray(images, np.float32)
+    batches = [model(images[i : i + batch_size], training=False) for i in range(0, len(images), batch_size)]
+    return np.concatenate([keras.ops.convert_to_numpy(b) for b in batches]) if batches else np.zeros((0, 0))
+
+
+class LoadedClassifier:
+    """A trained classifier from a `.keras` file, a run folder or an export: `predict(images) -> probabilities`."""
+
+    def __init__(self, predict, input_shape, class_names, source: str):
+        self.predict = predict
+        self.input_shape = tuple(int(s) for s in input_shape)
+        self.class_names = list(class_names)
+        self.source = source
+
+
+def load(path: str) -> LoadedClassifier:
+    """`classifier.keras`, a run folder holding one, or an export folder whose SavedModel has `classify`."""
+    import json
+    import os
+    import zipfile
+
+    from keras_ae.errors import UserError
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise UserError(f"--model {path}: not found")
+    if os.path.isdir(os.path.join(path, "saved_model")):
+        signatures = tf.saved_model.load(os.path.join(path, "saved_model")).signatures
+        if "classify" not in signatures:
+            raise UserError(f"--model {path}: the export has no 'classify' signature (not a classifier export)")
+        signature = signatures["classify"]
+        ((input_name, spec),) = signature.structured_input_signature[1].items()
+        names = None
+        metadata = os.path.join(path, "metadata.json")
+        if os.path.isfile(metadata):
+            with open(metadata) as f:
+                names = (json.load(f).get("info") or {}).get("class_names")
+        count = int(signature.structured_outputs["probabilities"].shape[-1])
+
+        def predict_saved(x):
+            return signature(**{input_name: tf.constant(x, tf.float32)})["probabilities"].numpy()
+
+        return LoadedClassifier(predict_saved, spec.shape[1:], names or [str(i) for i in range(count)], path)
+    if os.path.isdir(path):
+        path = os.path.join(path, "classifier.keras")
+        if not os.path.isfile(path):
+            raise UserError(f"--model {os.path.dirname(path)}: holds no classifier.keras and no saved_model/")
+    if not zipfile.is_zipfile(path):
+        raise UserError(f"--model {path}: not a Keras model file (.keras)")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as error:  # noqa: BLE001 - any failure to deserialise is the user's file at fault
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise UserError(f"--model {path}: cannot load it: {first_line[:200]}") from None
+    if len(model.output_shape) != 2 or len(model.input_shape) != 4:
+        raise UserError(
+            f"--model {path}: not an image classifier (input {model.input_shape}, output {model.output_shape})"
+        )
+    return LoadedClassifier(lambda x: predict(model, x), model.input_shape[1:], class_names_of(model), path)

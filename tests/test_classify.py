@@ -1,0 +1,237 @@
+"""Few-label classification: frozen really is frozen, the helpers on known inputs, the recipe end to end on
+`digits`, `keras-ae classify` on image files, and a one-line error for every kind of bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+from conftest import assert_one_line_error
+from PIL import Image
+
+from keras_ae.classify import classifier as classifiers
+from keras_ae.classify import labels, semi_supervised
+from keras_ae.classify.augment import ShiftRotate
+from keras_ae.errors import UserError
+from keras_ae.models import build
+
+NAMES = [str(i) for i in range(10)]
+
+
+def _digits():
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    return (bunch.images[..., None] / 16.0).astype(np.float32), bunch.target.astype(np.int32)
+
+
+def _weights(model):
+    return [np.array(w) for w in model.get_weights()]
+
+
+def test_a_frozen_encoder_stays_bit_identical_while_the_head_learns():
+    x, y = _digits()
+    ae = build("conv", (8, 8, 1), 8, filters=(8,), dense_units=16)
+    encoder = classifiers.freeze(classifiers.copy_encoder(ae.encoder))
+    model = classifiers.build_classifier(encoder, NAMES, hidden=16)
+    before, head_before = _weights(encoder), _weights(model.get_layer("head_logits"))
+    history = classifiers.fit_classifier(model, x[:200], y[:200], steps=40, batch_size=32, learning_rate=3e-3)
+    for old, new in zip(before, _weights(encoder), strict=True):
+        assert old.tobytes() == new.tobytes()
+    assert any(
+        not np.array_equal(a, b) for a, b in zip(head_before, _weights(model.get_layer("head_logits")), strict=True)
+    )
+    assert history["loss"][-1] < history["loss"][0]
+    assert not model.get_layer("encoder").trainable_weights
+
+
+def test_fine_tuning_trains_the_encoder_but_keeps_batch_norm_in_inference_mode():
+    x, y = _digits()
+    ae = build("conv", (8, 8, 1), 8, filters=(8,), dense_units=16, batch_norm=True)
+    model = classifiers.build_classifier(classifiers.copy_encoder(ae.encoder), NAMES, hidden=16)
+    encoder = classifiers.unfreeze(model.get_layer("encoder"))
+    norms = [layer for layer in encoder.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert norms and all(not n.trainable for n in norms)
+    statistics = [_weights(n) for n in norms]
+    kernel = np.array(encoder.get_layer("enc_conv0a").kernel)
+    classifiers.fit_classifier(model, x[:100], y[:100], steps=10, learning_rate=1e-3)
+    assert all(
+        all(np.array_equal(a, b) for a, b in zip(s, _weights(n), strict=True))
+        for s, n in zip(statistics, norms, strict=True)
+    )
+    assert not np.array_equal(kernel, np.array(encoder.get_layer("enc_conv0a").kernel))
+
+
+def test_shift_rotate_moves_pixels_by_at_most_the_limits():
+    image = np.zeros((1, 28, 28, 1), np.float32)
+    image[0, 10:18, 13:15] = 1.0
+    still = ShiftRotate(shift=0, degrees=0)(np.repeat(image, 4, axis=0)).numpy()
+    np.testing.assert_allclose(still, np.repeat(image, 4, axis=0), atol=1e-5)
+    moved = ShiftRotate(shift=2, degrees=10, seed=1)(np.repeat(image, 8, axis=0)).numpy()
+    assert moved.shape == (8, 28, 28, 1)
+    assert not np.allclose(moved[0], moved[1])
+    rows, cols = np.nonzero(moved.max(axis=0)[..., 0] > 0.05)
+    assert rows.min() >= 10 - 3 and rows.max() <= 17 + 3 and cols.min() >= 13 - 4 and cols.max() <= 14 + 4
+
+
+def test_label_spreading_and_pseudo_labels_on_separated_clusters():
+    rng = np.random.default_rng(0)
+    centres = np.eye(3) * 10
+    codes = np.concatenate([c + rng.normal(size=(50, 3)) for c in centres])
+    truth = np.repeat(np.arange(3), 50)
+    partial = np.full(150, semi_supervised.UNLABELED)
+    partial[[0, 50, 100]] = [0, 1, 2]
+    spreading = semi_supervised.LabelSpreading(neighbors=5).fit(codes, partial, 4)
+    assert spreading.distributions.shape == (150, 4)
+    assert np.mean(spreading.distributions.argmax(1) == truth) > 0.95
+    assert spreading.predict_proba(centres).argmax(1).tolist() == [0, 1, 2]
+    chosen, pseudo = semi_supervised.top_per_class(spreading.distributions, 10, exclude=[0, 50, 100])
+    assert len(chosen) == 30 and not {0, 50, 100} & set(chosen.tolist())
+    assert np.array_equal(np.bincount(pseudo), [10, 10, 10]) and np.all(pseudo == truth[chosen])
+
+
+def test_labelled_draws_are_balanced_disjoint_and_refuse_too_few():
+    y = np.repeat(np.arange(3), [5, 5, 2])
+    names = ["a", "b", "c"]
+    first = labels.draw_labeled(y, 2, seed=0, class_names=names)
+    assert np.array_equal(np.bincount(y[first]), [2, 2, 2])
+    second = labels.draw_labeled(y, 1, seed=0, class_names=names[:2] + ["c"], exclude=first[y[first] != 2])
+    assert not set(second) & set(first[y[first] != 2])
+    with pytest.raises(UserError, match="class 'c' has 2 labelled images, fewer than --labels-per-class 3"):
+        labels.draw_labeled(y, 3, seed=0, class_names=names)
+    with pytest.raises(UserError, match="needs 18 labelled images, found 12"):
+        labels.draw_labeled(y, 6, seed=0, class_names=names)
+    with pytest.raises(UserError, match="class 'd' has no labelled image"):
+        labels.draw_labeled(y, 1, seed=0, class_names=[*names, "d"])
+
+
+def test_parse_labels_takes_names_and_indices_and_names_what_is_wrong():
+    names = ["cat", "dog", "fox"]
+    assert labels.parse_labels(["dog", "0", " fox "], names, "t").tolist() == [1, 0, 2]
+    with pytest.raises(UserError, match="unknown class name 'owl'"):
+        labels.parse_labels(["owl"], names, "t")
+    with pytest.raises(UserError, match="not an integer or a class name: '1.5'"):
+        labels.parse_labels(["1.5"], names, "t")
+    with pytest.raises(UserError, match="class index 3 is out of range 0..2"):
+        labels.parse_labels(["3"], names, "t")
+
+
+# -- the recipe end to end, then the command on its outputs -------------------------------------------------------
+TINY = {
+    "seeds": (0, 1),
+    "validation_per_class": 3,
+    "labels_per_class": 3,
+    "bottleneck": 8,
+    "filters": (8,),
+    "epochs": 1,
+    "head_steps": 10,
+    "scratch_steps": 10,
+    "rounds": 1,
+    "round_epochs": 1,
+    "curve": (1,),
+}
+
+
+@pytest.fixture(scope="module")
+def classify_run(tmp_path_factory):
+    from keras_ae.recipes import classify
+
+    root = tmp_path_factory.mktemp("classify")
+    out, export_dir = str(root / "run"), str(root / "export")
+    metrics = classify.run(dataset="digits", out=out, export_dir=export_dir, echo=lambda *a: None, verbose=0, **TINY)
+    return out, export_dir, metrics
+
+
+def test_recipe_reports_every_method_over_seeds(classify_run):
+    out, _, metrics = classify_run
+    for name in ("autoencoder.keras", "classifier.keras", "metrics.json", "config.json", "confusion_matrix.png"):
+        assert os.path.isfile(os.path.join(out, name)), name
+    with Image.open(os.path.join(out, "accuracy_vs_labels.png")) as picture:
+        assert picture.size[0] > 300
+    with open(os.path.join(out, "metrics.json")) as f:
+        saved = json.load(f)
+    expected = {"frozen", "finetuned", "label_spreading", "self_training", "scratch", "scratch_self_training"}
+    assert expected | {"logreg_pixels", "pca_logreg"} <= set(saved["accuracy"])
+    for value in saved["accuracy"].values():
+        assert set(value) == {"mean", "std"} and 0.0 <= value["mean"] <= 1.0
+    assert saved["best_autoencoder"] in {"frozen", "finetuned", "label_spreading", "self_training"}
+    assert saved["accuracy"]["logreg_pixels"]["mean"] > 0.5  # 3 labels per class of 8x8 digits
+    assert set(saved["curve"]["label_spreading"]) == {"1", "3"}
+    assert saved["per_seed"]["scratch"].keys() == {"0", "1"}
+
+
+def _write_pngs(folder, images):
+    os.makedirs(folder, exist_ok=True)
+    for i, image in enumerate(images):
+        Image.fromarray((image[..., 0] * 255).astype(np.uint8)).save(os.path.join(folder, f"d{i}.png"))
+
+
+def test_classify_command_labels_files_from_a_run_and_an_export(cli, classify_run, tmp_path):
+    out, export_dir, _ = classify_run
+    x, y = _digits()
+    _write_pngs(tmp_path / "images", x[:6])
+    truth = tmp_path / "truth.csv"
+    truth.write_text("file,label\n" + "".join(f"d{i}.png,{y[i]}\n" for i in range(6)))
+    code, printed, err = cli(
+        "classify", "--model", out, tmp_path / "images", "--labels", truth, "-o", tmp_path / "p.csv"
+    )
+    assert code == 0, err
+    lines = printed.strip().splitlines()
+    assert len(lines) == 6 and all(line.split("\t")[1] in NAMES for line in lines)
+    assert "accuracy:" in err
+    with open(tmp_path / "p.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 6 and abs(sum(float(rows[0][n]) for n in NAMES) - 1) < 1e-4
+    code, exported, err = cli("classify", "--model", export_dir, tmp_path / "images")
+    assert code == 0, err
+    keras_probabilities = [float(line.split("\t")[2]) for line in lines]
+    export_probabilities = [float(line.split("\t")[2]) for line in exported.strip().splitlines()]
+    np.testing.assert_allclose(export_probabilities, keras_probabilities, atol=2e-3)
+    with open(os.path.join(export_dir, "metadata.json")) as f:
+        assert "classify" in json.load(f)["tflite"]["float32"]["signatures"]
+
+
+def test_classify_command_refuses_unknown_and_malformed_labels(cli, classify_run, tmp_path):
+    out, _, _ = classify_run
+    x, _ = _digits()
+    _write_pngs(tmp_path / "images", x[:2])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("d0.png,seven\n")
+    assert_one_line_error(
+        *cli("classify", "--model", out, tmp_path / "images", "--labels", bad)[::2], "unknown class name 'seven'"
+    )
+    bad.write_text("d0.png,2.5\n")
+    assert_one_line_error(
+        *cli("classify", "--model", out, tmp_path / "images", "--labels", bad)[::2], "not an integer or a class name"
+    )
+    assert_one_line_error(*cli("classify", "--model", tmp_path, tmp_path / "images")[::2], "no classifier.keras")
+
+
+def test_recipe_refuses_bad_data_in_one_line(cli, tmp_path):
+    x, y = _digits()
+    np.save(tmp_path / "unlabeled.npy", x[:100, ..., 0])
+    args = ("recipe", "classify", "--epochs", "1", "--seeds", "0", "--out", tmp_path / "run", "--no-export")
+    assert_one_line_error(*cli(*args, "--dataset", tmp_path / "unlabeled.npy")[::2], "has no labels")
+    assert_one_line_error(
+        *cli(*args, "--dataset", "digits", "--labels-per-class", "200")[::2], "needs 2000 labelled images"
+    )
+    gap = np.where(y[:300] == 1, 2, y[:300])  # no image of class 1
+    np.savez(tmp_path / "gap.npz", images=x[:300, ..., 0], labels=gap)
+    assert_one_line_error(*cli(*args, "--dataset", tmp_path / "gap.npz")[::2], "class '1' has no labelled image")
+    np.savez(tmp_path / "floats.npz", images=x[:300, ..., 0], labels=y[:300] + 0.5)
+    assert_one_line_error(*cli(*args, "--dataset", tmp_path / "floats.npz")[::2], "labels must be integers")
+    assert_one_line_error(*cli(*args, "--dataset", "digits", "--seeds", "0,x")[::2], "--seeds")
+    assert not os.path.exists(tmp_path / "run")
+
+
+def test_named_labels_in_an_npz_become_the_class_names(tmp_path):
+    x, y = _digits()
+    np.savez(tmp_path / "named.npz", images=x[:200, ..., 0], labels=np.array(list("abcdefghij"))[y[:200]])
+    data = labels.load_labeled(str(tmp_path / "named.npz"))
+    assert data.class_names == list("abcdefghij")
+    _, train_labels = data.arrays("train")
+    assert set(train_labels.tolist()) <= set(range(10))
