@@ -274,3 +274,22 @@ def test_rate_distortion_rows_count_whole_files_and_curves_interpolate(setup):
     assert rate.bytes_for(curve, 23.0) == 17.5 and np.isnan(rate.bytes_for(curve, 25))
     assert rate.frontier([{"method": "m", "coder": "ans", "bytes": b, "psnr": p} for b, p in
                           [(5, 20), (6, 19), (7, 21)]], "m") == [(5, 20), (7, 21)]  # fmt: skip
+
+
+def test_compress_recipe_writes_an_archive_its_model_decompresses(cli, tmp_path):
+    code, out, err = cli("recipe", "compress", "--dataset", "digits", "--bottleneck", "8", "--epochs", "1",
+                         "--bits", "4", "--out", tmp_path / "run")  # fmt: skip
+    assert code == 0, err
+    assert {"model.keras", "validation.kae", "rate_distortion.png", "reconstructions.png", "metrics.json"} <= set(
+        os.listdir(tmp_path / "run")
+    )
+    import json
+
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["bytes_per_image"] == os.path.getsize(tmp_path / "run" / "validation.kae") / metrics["images"]
+    assert 4 < metrics["fixed_length_bytes_per_image"] < 6  # 8 values x 4 bits, and the header over 180 images
+    assert metrics["bytes_per_image"] < 8 and 10 < metrics["psnr"] < 40
+    code, _, err = cli("decompress", "--model", tmp_path / "run", tmp_path / "run" / "validation.kae", "-o",
+                       tmp_path / "restored")  # fmt: skip
+    assert code == 0, err
+    assert len(os.listdir(tmp_path / "restored")) == metrics["images"]
