@@ -2,6 +2,8 @@
 
 It compiles with a cosine learning-rate schedule, resumes interrupted runs with Keras' `BackupAndRestore`,
 and keeps a history that spans restarts (Keras' own `History` only holds the epochs of the last `fit` call).
+It trains under whatever `tf.distribute` strategy `keras_ae.distribute.use` made current: Keras' `model.fit`
+on one or several local devices, `keras_ae.distribute.fit` across workers (see docs/distributed.md).
 """
 
 from __future__ import annotations
@@ -31,15 +33,44 @@ def loss_function(loss: str, scale=None):
 
 
 def compile_model(
-    model: keras.Model, loss: str = "mse", learning_rate: float = 1e-3, decay_steps: int | None = None, scale=None
+    model: keras.Model,
+    loss: str = "mse",
+    learning_rate: float = 1e-3,
+    decay_steps: int | None = None,
+    scale=None,
+    jit_compile=None,
 ):
+    """Adam with an optional cosine schedule and the loss by name. `jit_compile=None` takes the process-wide
+    choice (`use_jit_compile`, the CLI's `--jit-compile`); Keras' "auto" uses XLA on GPUs only."""
     if learning_rate <= 0:
         raise UserError(f"--learning-rate must be positive, got {learning_rate}")
     schedule = learning_rate
     if decay_steps:
         schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss_function(loss, scale))
+    with _strategy_scope(model):
+        model.compile(
+            optimizer=keras.optimizers.Adam(schedule),
+            loss=loss_function(loss, scale),
+            jit_compile=JIT_COMPILE if jit_compile is None else jit_compile,
+        )
     return model
+
+
+JIT_COMPILE = "auto"
+
+
+def use_jit_compile(enabled) -> None:
+    """Compile training steps with XLA in every later `compile_model` (True, False or Keras' "auto")."""
+    global JIT_COMPILE
+    JIT_COMPILE = enabled
+
+
+def _strategy_scope(model):
+    """The scope of the strategy the model was built under, so its optimizer's variables live beside its own."""
+    import contextlib
+
+    strategy = getattr(model, "_distribute_strategy", None)
+    return strategy.scope() if strategy is not None else contextlib.nullcontext()
 
 
 class StandardizedMSE(keras.losses.Loss):
@@ -97,15 +128,24 @@ def fit(
     callbacks=(),
     verbose="auto",
     loss_scale=None,
+    jit_compile=None,
 ) -> dict:
     """Train `model` on `(input, target)` batches; resumable from `workdir`. Returns the full history.
 
     `steps_per_epoch` only sizes the cosine schedule (the data sets are finite and end each epoch).
     `loss_scale` (per-feature std of vectors) measures the error in standardised units.
+    The batches are global batches: under a strategy with several replicas each one is split among them.
+    On workers other than the chief of a multi-worker run, `workdir` is a private temporary copy.
     """
+    from keras_ae import distribute
+
     check_settings(epochs, loss, learning_rate, tensorboard)
+    multi_worker = distribute.is_multi_worker()
+    if multi_worker and tensorboard:
+        raise UserError("--tensorboard is not supported with --strategy multiworker yet")
     decay_steps = epochs * steps_per_epoch if steps_per_epoch else None
-    compile_model(model, loss, learning_rate, decay_steps, loss_scale)
+    compile_model(model, loss, learning_rate, decay_steps, loss_scale, jit_compile=jit_compile)
+    workdir = distribute.worker_path(workdir)
     os.makedirs(workdir, exist_ok=True)
     log = EpochLog(os.path.join(workdir, HISTORY_FILE))
     all_callbacks = [
@@ -120,7 +160,12 @@ def fit(
     ]
     if tensorboard:
         all_callbacks.append(keras.callbacks.TensorBoard(log_dir=tensorboard))
-    model.fit(train, validation_data=validation, epochs=epochs, callbacks=all_callbacks, verbose=verbose, shuffle=False)
+    if multi_worker:  # Keras 3's model.fit cannot run under MultiWorkerMirroredStrategy (keras-team/keras#20585)
+        distribute.fit(model, train, validation, epochs, callbacks=all_callbacks, verbose=verbose)
+    else:
+        model.fit(
+            train, validation_data=validation, epochs=epochs, callbacks=all_callbacks, verbose=verbose, shuffle=False
+        )
     return log.history()
 
 

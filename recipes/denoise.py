@@ -26,7 +26,7 @@ import keras
 import tensorflow as tf
 
 from keras_ae import data as datasets
-from keras_ae import denoisers, evaluate, plots, runs, training
+from keras_ae import denoisers, distribute, evaluate, plots, runs, training
 from keras_ae import noise as noises
 from keras_ae.errors import UserError
 from keras_ae.models import DENOISER_ARCHS, build_denoiser
@@ -68,7 +68,10 @@ def run(
         f"noise {corrupt}"
     )
 
-    # 2. A resumable working folder: each network trains in a subfolder of its own.
+    # 2. A resumable working folder: each network trains in a subfolder of its own. On a cluster only the
+    #    chief writes `out` and the export; the other workers write private copies.
+    out = distribute.worker_path(out)
+    export_dir = export_dir and distribute.worker_path(export_dir)
     work = runs.resume_or_start(out, config, echo)
 
     def train(name, model, pairs, loss="mse"):

@@ -16,7 +16,7 @@ import os
 import keras
 
 from keras_ae import data as datasets
-from keras_ae import evaluate, plots, runs, training
+from keras_ae import distribute, evaluate, plots, runs, training
 from keras_ae.baselines import PCABaseline
 from keras_ae.models import build
 
@@ -62,7 +62,9 @@ def run(
     echo(f"model: {arch} autoencoder, code of {ae.code_size} numbers, {ae.autoencoder.count_params():,} parameters")
 
     # 3. A working folder that becomes `out` only when everything is written. If it holds an interrupted
-    #    run of the same configuration, training resumes from it; otherwise it starts clean.
+    #    run of the same configuration, training resumes from it; otherwise it starts clean. On a cluster
+    #    (`--strategy multiworker`) only the chief writes `out`; the other workers write a private copy.
+    out = distribute.worker_path(out)
     work = runs.resume_or_start(out, config, echo)
 
     # 4. Train on (image, image) pairs.

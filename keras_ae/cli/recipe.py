@@ -25,7 +25,18 @@ def recipe_summaries() -> dict[str, str]:
     return summaries
 
 
-@cli.group(invoke_without_command=True)
+class RecipeGroup(click.Group):
+    """Every recipe takes `--strategy`, `--jit-compile` and `--mixed-precision`: they are added here, when the
+    recipe's command is looked up, so a new recipe module gets them without declaring them."""
+
+    def get_command(self, ctx, name):
+        from keras_ae.cli.options import distribution_options
+
+        command = super().get_command(ctx, name)
+        return distribution_options(command) if command is not None else None
+
+
+@cli.group(cls=RecipeGroup, invoke_without_command=True)
 @click.option("--list", "show_list", is_flag=True, help="List the recipes, one line each.")
 @click.pass_context
 def recipe(ctx, show_list):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 
 from keras_ae.cli import cli
-from keras_ae.cli.options import dataset_options, int_list
+from keras_ae.cli.options import dataset_options, distribution_options, int_list
 
 
 @cli.command()
 @dataset_options
+@distribution_options
 @click.option("--arch", type=click.Choice(["conv", "dense", "conv1d"]), default="conv", show_default=True)
 @click.option("--bottleneck", default=16, show_default=True, help="Width of the code e(x).")
 @click.option("--filters", default=None, metavar="32,64", help="Conv channels per stage (conv).")
