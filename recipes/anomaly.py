@@ -23,7 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_ae import anomaly, runs, training
+from keras_ae import anomaly, distribute, runs, training
 from keras_ae import data as datasets
 from keras_ae.errors import UserError
 from keras_ae.models import build
@@ -101,6 +101,7 @@ def run(
     echo(f"model: {arch} autoencoder, code of {ae.code_size}, {ae.autoencoder.count_params():,} parameters")
 
     # 3. Train on normal examples only (a tenth of them held out for the validation loss).
+    out = distribute.worker_path(out)  # on a cluster only the chief writes `out`
     work = runs.resume_or_start(out, config, echo)
     n_hold = max(1, len(x_train) // 10)
     fit_x, hold_x = x_train[n_hold:], x_train[:n_hold]
