@@ -186,3 +186,37 @@ def test_every_recipe_takes_the_distribution_flags(cli):
     for name in sorted(names):
         code, out, _ = cli("recipe", name, "--help")
         assert code == 0 and "--strategy" in out and "--jit-compile" in out and "--mixed-precision" in out, name
+
+
+def test_the_training_step_resumes_and_stops_like_fit(tmp_path):
+    """keras_ae.distribute.fit (here on one device) honours BackupAndRestore, EarlyStopping and the history."""
+    import keras
+
+    from keras_ae import data as datasets
+    from keras_ae import training
+    from keras_ae.models import build
+
+    data = datasets.load("digits", seed=0)
+
+    class Killed(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise RuntimeError("killed after epoch 2")
+
+    def run(callbacks):
+        keras.utils.set_random_seed(0)
+        ae = build("conv", data.shape, 8, filters=(8,))
+        training.compile_model(ae.autoencoder)
+        log = training.EpochLog(str(tmp_path / "history.json"))
+        backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
+        train, validation = data.batches("train", 64), data.batches("validation", 64)
+        history = distribute.fit(ae.autoencoder, train, validation, 6, callbacks=[log, backup, *callbacks], verbose=0)
+        return history, log.history()
+
+    with pytest.raises(RuntimeError, match="killed"):
+        run([Killed()])
+    stop = keras.callbacks.EarlyStopping("val_loss", min_delta=1.0, patience=0)  # no epoch improves by 1.0
+    history, log = run([stop])
+    assert history.epoch == [2, 3]  # resumed at epoch 3, stopped after epoch 4
+    assert log["epoch"] == [1, 2, 3, 4] and log["val_loss"][-1] < log["val_loss"][0]
+    assert not (tmp_path / "backup").exists()  # a finished run removes its backup
