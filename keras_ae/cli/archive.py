@@ -18,7 +18,12 @@ def _progress(total: int, label: str):
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--out", required=True, help="The archive to write (e.g. digits.kae).")
 @click.option("--bits", type=int, default=None, help="Quantization levels per value: 2**bits (1-8). Default 5.")
-@click.option("--step", type=float, default=None, help="Or: a quantization step, in standard deviations of each value.")
+@click.option(
+    "--step",
+    type=float,
+    default=None,
+    help="Or: a step per value such that its rounding moves the decoded pixels by about STEP (RMS, 0-1), e.g. 0.02.",
+)
 @click.option("--coder", type=click.Choice(["ans", "lzma", "raw"]), default=None, help="Entropy coder (default ans).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing archive.")
 def compress(model_path, inputs, out, bits, step, coder, overwrite):
