@@ -73,3 +73,27 @@ def latent_map(points_2d, labels, path: str, title: str = "latent map", class_na
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def attribute_clouds(panels: dict, path: str, names=("with", "without")) -> None:
+    """The lecture's picture of an attribute vector, one panel per model: the 2-D codes of images with and
+    without the attribute, their centres, and S as the arrow from one centre to the other.
+
+    `panels[title] = (with_2d, without_2d)`, codes already projected (e.g. by `keras_ae.latent.projection`)."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.6), squeeze=False)
+    for ax, (title, (positive, negative)) in zip(axes[0], panels.items(), strict=True):
+        ax.scatter(negative[:, 0], negative[:, 1], s=4, alpha=0.35, color="tab:blue", label=names[1])
+        ax.scatter(positive[:, 0], positive[:, 1], s=4, alpha=0.35, color="tab:orange", label=names[0])
+        start, end = negative.mean(axis=0), positive.mean(axis=0)
+        ax.scatter(*zip(start, end, strict=True), s=40, color="k", marker="x", zorder=3, label="centres")
+        ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "->", "color": "k", "linewidth": 2})
+        ax.text(*(start + end) / 2, "  S", fontsize=12, fontweight="bold", va="bottom")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("along S")
+        ax.set_ylabel("main spread orthogonal to S")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.legend(markerscale=3, fontsize=8, loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

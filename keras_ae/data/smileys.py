@@ -14,6 +14,8 @@ Faces are rendered at twice the size and averaged down, which anti-aliases every
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from keras_ae.data.dataset import ImageData, from_arrays
@@ -101,14 +103,22 @@ def _draw(a: dict[str, np.ndarray], coords: np.ndarray) -> np.ndarray:
     return canvas
 
 
+@functools.lru_cache(maxsize=2)
+def _faces(seed: int, count: int, size: int):
+    """Drawn once per process and setting (a few seconds for the default 6,000); callers get copies."""
+    attributes = draw_attributes(count, seed)
+    images = render(attributes, size=size, seed=seed)
+    attributes.pop("background")
+    images.flags.writeable = False
+    return images, attributes
+
+
 def smileys(seed: int = 0, count: int = DEFAULT_COUNT, size: int = 32) -> ImageData:
     """The built-in `smileys` data set: `count` faces of `size`x`size` RGB, labelled sad/smiling, every
     attribute under `data.attributes[split][name]`. The same seed gives the same faces and split."""
     if count < 2 or size < 16:
         raise UserError(f"smileys: need at least 2 faces of at least 16x16 pixels, got {count} of {size}x{size}")
-    attributes = draw_attributes(count, seed)
-    images = render(attributes, size=size, seed=seed)
-    attributes.pop("background")
+    images, attributes = _faces(seed, count, size)
     return from_arrays(
         "smileys",
         images,

@@ -1,0 +1,268 @@
+"""Generate by editing codes: perturb, interpolate, and add an attribute ("add a smile"), measured by a judge.
+
+The seed's fourth use. An autoencoder's decoder turns any code into an image, so changing e(X) and decoding
+makes new images: e(X) + e' with e' random (perturbation), a·e(A) + (1 − a)·e(B) (interpolation), and
+e(X) + strength·S where S = centre of the codes of images with an attribute − centre of those without it
+(attribute vectors). This recipe trains a plain conv autoencoder and its variational twin on the same data,
+fits S on the training faces, and measures every edit with a judge: a classifier trained apart from both,
+with blur and noise augmentation so that it reads decoded images fairly (its agreement with the true
+attributes on plain reconstructions is reported first; nothing else it says counts if that is low).
+
+- `attribute.success`: held-out faces without the attribute that the judge calls "with" after + S;
+- `attribute.preserved`: those whose other attributes (glasses, eyes, position) it judges unchanged, compared
+  with the plain reconstruction;
+- the strength is chosen on validation faces (the most successful one that keeps `preserved` >= 0.9) and
+  only then measured on test faces; the whole curve is reported for both;
+- `interpolation.plausibility`: judge confidence on decoded midpoints / that on plain reconstructions.
+
+Data: the built-in `smileys` (attribute `smile`), or any data set with attributes (`celeba:/path`, `Smiling`).
+Runtime: the default run (6,000 smileys, 32x32, 12 epochs per model) takes about 4 minutes on a 2-core CPU.
+Writes into `--out`: attribute.png, interpolation.png, perturbation.png, latent_attribute.png, metrics.json,
+config.json, history.json, judge.keras (+ .json: its heads), and per model `{ae,vae}.keras` with its fitted
+vector `{ae,vae}_<attribute>.npz`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import keras
+import numpy as np
+
+from keras_ae import data as datasets
+from keras_ae import judge as judges
+from keras_ae import latent, plots, runs, training
+from keras_ae.errors import UserError
+from keras_ae.models import build
+
+STRENGTHS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
+POSITION = ("face_x", "face_y")  # continuous attributes the judge reads and + S must keep
+POSITION_TOLERANCE = 0.03  # of the image's width: one pixel at 32x32
+PRESERVED_FLOOR = 0.9
+
+
+def check_attribute(data, attribute: str, flag: str = "--attribute") -> dict:
+    """The data's attributes of the training split; an unknown name lists the ones there are."""
+    if data.attributes is None:
+        raise UserError(f"--dataset {data.name} has no attributes (try smileys, or celeba:/path)")
+    names = data.attributes["train"]
+    if attribute not in names:
+        raise UserError(f"{flag} {attribute}: {data.name} has no such attribute (it has: {', '.join(names)})")
+    return names
+
+
+def binary_attributes(data) -> list[str]:
+    """Attributes that are 0 or 1 for every training example: the ones a judge can call."""
+    return [n for n, v in data.attributes["train"].items() if set(np.unique(v)) <= {0, 1}]
+
+
+def run(
+    dataset: str | datasets.ImageData = "smileys",
+    attribute: str = "smile",
+    balance_by: str | None = None,
+    bottleneck: int = 32,
+    filters=(32, 64),
+    kl_weight: float = 0.05,
+    epochs: int = 10,
+    judge_epochs: int = 6,
+    batch_size: int = 32,
+    learning_rate: float = 1e-3,
+    variational: bool = True,
+    seed: int = 0,
+    out: str = "runs/generate",
+    echo=print,
+    verbose="auto",
+) -> dict:
+    config = {k: v for k, v in locals().items() if k not in ("echo", "verbose")}
+    config["dataset"] = getattr(dataset, "name", dataset)
+    started = time.perf_counter()
+    training.check_settings(epochs, "mse", learning_rate)
+    if judge_epochs < 1:
+        raise UserError(f"--judge-epochs must be at least 1, got {judge_epochs}")
+
+    # 1. Data with attributes; the validation split is halved into validation (to choose the strength)
+    #    and test (to measure at that strength).
+    keras.utils.set_random_seed(seed)
+    data = dataset if isinstance(dataset, datasets.ImageData) else datasets.load(dataset, seed=seed)
+    check_attribute(data, attribute)
+    if balance_by is not None and balance_by != "label":
+        check_attribute(data, balance_by, "--balance-by")
+    x_train, labels_train = data.arrays("train")
+    x_held, _ = data.arrays("validation")
+    truth_train, truth_held = data.attributes["train"], data.attributes["validation"]
+    arrays = (x_train, labels_train, truth_train, x_held, truth_held)
+    half = len(x_held) // 2
+    val, test = slice(0, half), slice(half, None)
+    binary = binary_attributes(data)
+    others = [n for n in binary if n != attribute]
+    position = [n for n in POSITION if n in truth_train]
+    echo(
+        f"data: {data.name}, {len(x_train)} train / {half} validation / {len(x_held) - half} test images of "
+        f"{data.shape}; attribute '{attribute}', kept: {', '.join(others + position) or 'nothing else'}"
+    )
+
+    # 2. The judge, trained on the training images with blur and noise, never on anything decoded.
+    echo(f"training the judge ({judge_epochs} epochs)")
+    judge = judges.Judge.train(x_train, truth_train, binary=binary, continuous=position, epochs=judge_epochs, seed=seed)
+    on_test = {n: v[test] for n, v in truth_held.items()}
+    metrics = {"judge": {"accuracy_on_test_images": judge.agreement(x_held[test], on_test)}}
+
+    def kept(reference: dict, each: bool = False):
+        """Per image: every other attribute judged as on the plain reconstruction, the face within a pixel
+        (with `each`, that answer per attribute)."""
+
+        def check(images):
+            verdicts = judge.decide(images)
+            same = {name: verdicts[name] == reference[name] for name in others}
+            same |= {name: np.abs(verdicts[name] - reference[name]) <= POSITION_TOLERANCE for name in position}
+            return same if each else np.all(list(same.values()) or [np.ones(len(images), bool)], axis=0)
+
+        return check
+
+    # 3. The models: a plain conv autoencoder and (with --variational) its VAE twin, trained alike.
+    work = runs.resume_or_start(out, config, echo)
+    judge.save(os.path.join(work, "judge.keras"))
+    kinds = {"ae": False, "vae": True} if variational else {"ae": False}
+    histories, pictures = {}, {}
+    for name, is_vae in kinds.items():
+        options = {"kl_weight": kl_weight} if is_vae else {}
+        ae = build("conv", data.shape, bottleneck, filters=filters, variational=is_vae, **options)
+        echo(f"training the {name.upper()} ({ae.autoencoder.count_params():,} parameters, {epochs} epochs)")
+        histories[name] = training.fit(
+            ae.autoencoder,
+            data.batches("train", batch_size, shuffle=True, seed=seed),
+            data.batches("validation", batch_size),
+            epochs=epochs,
+            workdir=os.path.join(work, name),
+            steps_per_epoch=training.steps(data.num_train, batch_size),
+            learning_rate=learning_rate,
+            verbose=verbose,
+        )
+        report, pictures[name] = _measure(ae, judge, arrays, attribute, balance_by, kept, (val, test), seed)
+        metrics[name] = report
+        ae.save(os.path.join(work, f"{name}.keras"))
+        pictures[name]["vector"].save(os.path.join(work, f"{name}_{attribute}.npz"))
+        a, i = report["attribute"], report["interpolation"]
+        echo(
+            f"{name}: judge agreement {report['judge']['agreement']:.3f}; + S at strength {a['strength']:g}: "
+            f"success {a['success']:.3f}, preserved {a['preserved']:.3f}; "
+            f"interpolation plausibility {i['plausibility']:.3f}"
+        )
+
+    # 4. The pictures, every model in one figure each.
+    sad = pictures["ae"]["faces"]
+    rows = {"original": sad, "AE reconstruction": pictures["ae"]["reconstruction"]}
+    for name in kinds:
+        rows[f"{name.upper()} + S ({metrics[name]['attribute']['strength']:g})"] = pictures[name]["edited"]
+    plots.image_rows(rows, os.path.join(work, "attribute.png"), title=f"adding '{attribute}' to held-out faces")
+    strips = {f"{n.upper()} {k + 1}": s for n in kinds for k, s in enumerate(pictures[n]["strips"][:3])}
+    plots.image_rows(strips, os.path.join(work, "interpolation.png"), title="decoded (1 - t) e(A) + t e(B)")
+    shaken = {}
+    for n in kinds:
+        for k, (face, variants) in enumerate(zip(sad[:3], pictures[n]["perturbed"][:3], strict=True)):
+            shaken[f"{n.upper()} {k + 1}"] = np.concatenate([face[None], variants])
+    plots.image_rows(
+        shaken, os.path.join(work, "perturbation.png"), title="original, then decoded e(x) + e', e' ~ N(0, (0.5 sd)^2)"
+    )
+    plots.attribute_clouds(
+        {f"{n.upper()} codes": pictures[n]["clouds"] for n in kinds},
+        os.path.join(work, "latent_attribute.png"),
+        names=(attribute, f"not {attribute}"),
+    )
+    metrics["attribute"] = attribute
+    metrics["balance_by"] = balance_by
+    metrics["epochs"] = epochs
+    metrics["seconds"] = time.perf_counter() - started
+    runs.write_json(os.path.join(work, "history.json"), histories)
+    runs.write_json(os.path.join(work, "metrics.json"), metrics)
+    runs.commit(work, out)
+    echo(f"wrote {out}/ in {metrics['seconds']:.0f} s")
+    return metrics
+
+
+def _measure(ae, judge, arrays, attribute, balance_by, kept, splits, seed):
+    """Every number for one model, and the images its pictures need."""
+    x_train, labels_train, truth_train, x_held, truth_held = arrays
+    val, test = splits
+    report = {}
+
+    # Judge agreement with the truth on plain reconstructions of test images.
+    recon = ae.reconstruct(x_held)
+    agreement = judge.agreement(recon[test], {n: v[test] for n, v in truth_held.items()})
+    report["judge"] = {"agreement": min(agreement.values()), "per_attribute": agreement}
+
+    # S from the training codes (balanced within groups with --balance-by).
+    has = truth_train[attribute] == 1
+    groups = None
+    if balance_by:
+        group = labels_train if balance_by == "label" else truth_train[balance_by]
+        groups = (group[has], group[~has])
+    vector = latent.AttributeVector.fit(
+        ae, x_train[has], x_train[~has], name=attribute, groups=groups, balance_by=balance_by or ""
+    )
+
+    # The strength curve on validation faces without the attribute; the chosen strength, then on test faces.
+    def curve(part):
+        chosen = np.flatnonzero(truth_held[attribute][part] == 0)
+        faces = x_held[part][chosen]
+        reference = judge.decide(recon[part][chosen])
+        return (
+            judges.strength_curve(
+                lambda s: vector.apply(ae, faces, s),
+                STRENGTHS,
+                success=lambda images: judge.decide(images)[attribute] == 1,
+                preserved=kept(reference),
+            ),
+            faces,
+            reference,
+        )
+
+    validation_curve, _, _ = curve(val)
+    strength = judges.choose_strength(validation_curve, PRESERVED_FLOOR)
+    test_curve, faces, reference = curve(test)
+    at = next(p for p in test_curve if p["strength"] == strength)
+    each = kept(reference, each=True)(vector.apply(ae, faces, strength))
+    report["attribute"] = {
+        "strength": strength,
+        "success": at["success"],
+        "preserved": at["preserved"],
+        "preserved_each": {name: float(np.mean(same)) for name, same in each.items()},
+        "faces": len(faces),
+        "validation_curve": validation_curve,
+        "test_curve": test_curve,
+        "vector_norm": float(np.linalg.norm(vector.vector)),
+    }
+
+    # Interpolation: midpoints between random pairs of test images, against their plain reconstructions.
+    rng = np.random.default_rng(seed)
+    x_test = x_held[test]
+    first, second = rng.permutation(len(x_test)), rng.permutation(len(x_test))
+    strips = latent.interpolate(ae, x_test[first], x_test[second], steps=7)
+    report["interpolation"] = {
+        "plausibility": judges.plausibility(judge, strips[:, 3], recon[test]),
+        "pairs": len(x_test),
+    }
+
+    # Perturbation: e' of half the codes' spread per dimension; plausibility as for interpolation.
+    spread = ae.embed(x_train).std(axis=0)
+    perturbed = latent.perturb(ae, faces[:8], 0.5 * spread, count=8, seed=seed)
+    shaken = latent.perturb(ae, x_test, 0.5 * spread, count=1, seed=seed)[:, 0]
+    report["perturbation"] = {"scale": "0.5 x the codes' standard deviation per dimension"}
+    report["perturbation"]["plausibility"] = judges.plausibility(judge, shaken, recon[test])
+
+    # The 2-D picture of the codes with and without the attribute, and of S between their centres.
+    codes = ae.embed(x_train[:2000])
+    basis = latent.projection(codes, vector.vector)
+    flat = codes @ basis.T
+    chosen = has[:2000]
+    pictures = {
+        "vector": vector,
+        "faces": faces[:10],
+        "reconstruction": ae.reconstruct(faces[:10]),
+        "edited": vector.apply(ae, faces[:10], strength),
+        "strips": strips[:3],
+        "perturbed": perturbed,
+        "clouds": (flat[chosen], flat[~chosen]),
+    }
+    return report, pictures
