@@ -45,7 +45,7 @@ from keras_ae.classify import classifier as classifiers
 from keras_ae.classify import plots as classify_plots
 from keras_ae.classify.augment import ShiftRotate
 from keras_ae.errors import UserError
-from keras_ae.models import build
+from keras_ae.models import build, load
 
 AE_METHODS = ("frozen", "finetuned", "label_spreading", "self_training_round1", "self_training")
 BASELINES = ("scratch", "scratch_self_training_round1", "scratch_self_training", "logreg_pixels", "pca_logreg")
@@ -63,9 +63,9 @@ def run(
     epochs: int = 12,
     batch_size: int = 64,
     learning_rate: float = 1e-3,
-    head_steps: int = 150,
+    head_steps: int = 400,
     finetune: bool = True,
-    scratch_steps: int = 300,
+    scratch_steps: int = 400,
     rounds: int = 2,
     round_epochs: int = 4,
     pseudo_fractions=(0.6, 0.85),
@@ -100,19 +100,25 @@ def run(
     # 2. Pretrain a masked autoencoder on every training image, labels hidden. It serves every seed.
     work = runs.resume_or_start(out, config, echo)
     corrupt = noises.parse(f"mask:{mask}")
-    ae = build("conv", data.shape, bottleneck, filters=filters)
-    echo(f"pretraining a masked autoencoder ({corrupt}, code of {bottleneck}, {epochs} epochs)")
-    history = training.fit(
-        ae.autoencoder,
-        data.batches("train", batch_size, pairs=corrupt.pairs(), shuffle=True, seed=seeds[0]),
-        _fixed_noisy_pairs(corrupt, pool[:500], batch_size, seeds[0]),
-        epochs=epochs,
-        workdir=os.path.join(work, "autoencoder"),
-        steps_per_epoch=training.steps(len(pool), batch_size),
-        learning_rate=learning_rate,
-        verbose=verbose,
-    )
-    ae.save(os.path.join(work, "autoencoder.keras"))
+    pretrained = os.path.join(work, "autoencoder.keras")
+    if os.path.isfile(pretrained):  # a resumed run that had finished pretraining
+        echo(f"using the autoencoder pretrained in {pretrained}")
+        ae = load(pretrained)
+        history = runs.read_json(os.path.join(work, "autoencoder", training.HISTORY_FILE), {})
+    else:
+        ae = build("conv", data.shape, bottleneck, filters=filters)
+        echo(f"pretraining a masked autoencoder ({corrupt}, code of {bottleneck}, {epochs} epochs)")
+        history = training.fit(
+            ae.autoencoder,
+            data.batches("train", batch_size, pairs=corrupt.pairs(), shuffle=True, seed=seeds[0]),
+            _fixed_noisy_pairs(corrupt, pool[:500], batch_size, seeds[0]),
+            epochs=epochs,
+            workdir=os.path.join(work, "autoencoder"),
+            steps_per_epoch=training.steps(len(pool), batch_size),
+            learning_rate=learning_rate,
+            verbose=verbose,
+        )
+        ae.save(pretrained)
     pool_codes, test_codes = ae.embed(pool), ae.embed(test)
     pca = baselines.PCALogisticRegression(pool, components=ae.code_size, seed=seeds[0])
     augment = ShiftRotate(shift=2, degrees=10, seed=seeds[0])
@@ -171,7 +177,7 @@ def run(
             tuned = frozen if seed != seeds[0] else keras.models.clone_model(frozen)
             if tuned is not frozen:
                 tuned.set_weights(frozen.get_weights())
-            classifiers.unfreeze(tuned.get_layer(ae.encoder.name))
+            classifiers.unfreeze(tuned)
             classifiers.fit_classifier(
                 tuned, pool[labeled], pool_labels[labeled], head_steps, 32, learning_rate / 10, augment, seed
             )
