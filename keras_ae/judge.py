@@ -112,9 +112,11 @@ class Judge:
         return cls(model, heads["binary"], heads["continuous"], heads["classes"], scales)
 
     def predict(self, images: np.ndarray) -> dict:
-        outputs = self.model.predict(np.asarray(images, np.float32), batch_size=256, verbose=0)
-        if not isinstance(outputs, dict):  # a model with a single head may return its array alone
-            outputs = dict(zip(self.model.output_names, [outputs], strict=True))
+        # Called directly in chunks rather than through `predict`: the judge reads many small batches of
+        # different sizes, and `predict` would trace a new graph for most of them.
+        images = np.asarray(images, np.float32)
+        chunks = [self.model(images[i : i + 512], training=False) for i in range(0, max(len(images), 1), 512)]
+        outputs = {n: np.concatenate([keras.ops.convert_to_numpy(c[n]) for c in chunks]) for n in chunks[0]}
         predicted = {n: (v[:, 0] if n not in self.classes else v) for n, v in outputs.items()}
         for n, (mean, std) in self.scales.items():
             predicted[n] = predicted[n] * std + mean

@@ -36,7 +36,7 @@ from keras_ae import latent, plots, runs, training
 from keras_ae.errors import UserError
 from keras_ae.models import build
 
-STRENGTHS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
+STRENGTHS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0)
 POSITION = ("face_x", "face_y")  # continuous attributes the judge reads and + S must keep
 POSITION_TOLERANCE = 0.03  # of the image's width: one pixel at 32x32
 PRESERVED_FLOOR = 0.9
@@ -62,9 +62,9 @@ def run(
     attribute: str = "smile",
     balance_by: str | None = None,
     bottleneck: int = 32,
-    filters=(32, 64),
-    kl_weight: float = 0.05,
-    epochs: int = 10,
+    filters=(16, 32),
+    kl_weight: float = 0.01,
+    epochs: int = 15,
     judge_epochs: int = 6,
     batch_size: int = 32,
     learning_rate: float = 1e-3,

@@ -207,9 +207,10 @@ def test_cli_bad_input_is_one_line(cli, trained, tmp_path, faces):
 
 
 # -- the recipe ------------------------------------------------------------------------------------------------
-def test_recipe_writes_pictures_and_judged_numbers(faces, tmp_path):
+def test_recipe_writes_pictures_and_judged_numbers(faces, tmp_path, monkeypatch):
     from keras_ae.recipes import generate
 
+    monkeypatch.setattr(generate, "STRENGTHS", (1.0, 2.0))  # two points keep the test short
     out = tmp_path / "run"
     metrics = generate.run(
         dataset=faces, bottleneck=8, filters=(8, 16), epochs=2, judge_epochs=1, out=str(out), echo=lambda *a: None,

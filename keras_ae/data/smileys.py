@@ -7,7 +7,7 @@ Every attribute is drawn independently of the others, so a vector fitted for one
 
 The mouth is drawn boldly (a stroke of 0.16 of the face radius, a curvature height of up to 0.45 of it):
 a 2-pixel stroke on 32x32 faces is lost by a small conv autoencoder, which then reconstructs a flat smear.
-Likewise the eyes: open ones are dots of 0.18 of the radius, closed ones thin bars, a difference in ink that
+Likewise the eyes: open ones are dots of 0.2 of the radius, closed ones thin bars, a difference in ink that
 survives a decoder's blur (with dots of 0.15 and thicker bars, reconstructions kept it for 57% of faces).
 Faces are rendered at twice the size and averaged down, which anti-aliases every edge.
 """
@@ -84,8 +84,8 @@ def _draw(a: dict[str, np.ndarray], coords: np.ndarray) -> np.ndarray:
     open_eyes = a["eyes_open"][:, None, None] == 1
     for side in (-1.0, 1.0):
         ex, ey = cx + side * 0.38 * r, cy - 0.28 * r
-        dot = (x - ex) ** 2 + (y - ey) ** 2 <= (0.18 * r) ** 2
-        bar = (np.abs(x - ex) <= 0.22 * r) & (np.abs(y - ey) <= 0.05 * r)
+        dot = (x - ex) ** 2 + (y - ey) ** 2 <= (0.2 * r) ** 2
+        bar = (np.abs(x - ex) <= 0.22 * r) & (np.abs(y - ey) <= 0.04 * r)
         paint(np.where(open_eyes, dot, bar), INK)
         # Glasses: a ring around each eye, and a bridge between them.
         ring = np.abs(np.sqrt((x - ex) ** 2 + (y - ey) ** 2) - 0.28 * r) <= 0.06 * r
