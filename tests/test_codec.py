@@ -293,3 +293,12 @@ def test_compress_recipe_writes_an_archive_its_model_decompresses(cli, tmp_path)
                        tmp_path / "restored")  # fmt: skip
     assert code == 0, err
     assert len(os.listdir(tmp_path / "restored")) == metrics["images"]
+
+
+def test_more_images_than_an_archive_holds_is_refused_before_reading_them(setup, tmp_path, monkeypatch):
+    root, ae, _ = setup
+    monkeypatch.setattr(container, "MAX_IMAGES", 3)
+    files = sorted(str(root / "digits" / n) for n in os.listdir(root / "digits"))
+    with pytest.raises(UserError, match="more than one archive holds"):
+        codec.compress(ae, files, str(tmp_path / "big.kae"), bits=4)
+    assert not os.path.exists(tmp_path / "big.kae")

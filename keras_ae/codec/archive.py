@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,10 +94,13 @@ def compress(
     for name in names:
         if not container.safe_name(name):
             raise UserError(f"{name!r}: a file name the archive cannot store")
-    stems = [os.path.splitext(n)[0] for n in names]
-    clash = next((n for n, s in zip(names, stems, strict=True) if stems.count(s) > 1), None)
-    if clash:
-        raise UserError(f"two inputs would both decompress to {os.path.splitext(clash)[0]}.png")
+    stems = Counter(os.path.splitext(n)[0] for n in names)
+    clash = next((stem for stem, count in stems.items() if count > 1), None)
+    if clash is not None:
+        raise UserError(f"two inputs would both decompress to {clash}.png")
+    if len(files) > container.MAX_IMAGES or len(files) * ae.code_size > container.MAX_VALUES:
+        most = min(container.MAX_IMAGES, container.MAX_VALUES // ae.code_size)
+        raise UserError(f"{len(files):,} images is more than one archive holds ({most:,} here); split them")
     check_output_file(out, files, overwrite)
     codes = encode_files(ae, files, progress=progress)
     if codebook is None:
