@@ -5,7 +5,8 @@
     codec.decompress(ae, "digits.kae", "restored/")        # -> PNGs with the original names
 
 Modules: `quantize` (per-dimension grids), `entropy` (probability model and coders), `container` (the
-file layout, checksum and bounds), `archive` (files in, files out). docs/kae_format.md describes the format.
+file layout, checksum and bounds), `archive` (files in, files out), `rate` (bytes against PSNR, beside JPEG,
+WebP, PNG). docs/kae_format.md describes the format.
 """
 
 from keras_ae.codec.archive import (
