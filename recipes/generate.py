@@ -16,7 +16,8 @@ attributes on plain reconstructions is reported first; nothing else it says coun
 - `interpolation.plausibility`: judge confidence on decoded midpoints / that on plain reconstructions.
 
 Data: the built-in `smileys` (attribute `smile`), or any data set with attributes (`celeba:/path`, `Smiling`).
-Runtime: the default run (6,000 smileys, 32x32, 12 epochs per model) takes about 4 minutes on a 2-core CPU.
+Runtime: the default run (6,000 smileys, 32x32, a judge and two models of 15 epochs) took 604 s on a 2-core
+CPU it shared with other jobs (load average ~8; not timed alone).
 Writes into `--out`: attribute.png, interpolation.png, perturbation.png, latent_attribute.png, metrics.json,
 config.json, history.json, judge.keras (+ .json: its heads), and per model `{ae,vae}.keras` with its fitted
 vector `{ae,vae}_<attribute>.npz`.
@@ -63,7 +64,7 @@ def run(
     balance_by: str | None = None,
     bottleneck: int = 32,
     filters=(16, 32),
-    kl_weight: float = 0.01,
+    kl_weight: float = 0.05,
     epochs: int = 15,
     judge_epochs: int = 6,
     batch_size: int = 32,

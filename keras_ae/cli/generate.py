@@ -195,7 +195,7 @@ def attribute_apply(model_path, vector_path, images, strength, out):
 @click.option("--balance-by", default=None, help="Fit S within each group of this attribute (or `label`).")
 @click.option("--bottleneck", default=32, show_default=True)
 @click.option("--filters", default="16,32", show_default=True, metavar="16,32", help="Channels per conv stage.")
-@click.option("--kl-weight", default=0.01, show_default=True, help="Weight of the VAE's KL term.")
+@click.option("--kl-weight", default=0.05, show_default=True, help="Weight of the VAE's KL term.")
 @click.option("--variational/--no-variational", default=True, show_default=True, help="Also train the VAE.")
 @click.option("--epochs", default=15, show_default=True)
 @click.option("--judge-epochs", default=6, show_default=True)
