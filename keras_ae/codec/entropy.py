@@ -126,7 +126,9 @@ def decode(data: bytes, count: int, size: int, levels: int, model: CodeModel | N
             ans = constriction.stream.stack.AnsCoder(words)
             columns = [np.asarray(ans.decode(_categorical(model, d), count)) for d in range(size)]
             leftover = not ans.is_empty()
-        except Exception as error:  # noqa: BLE001 - any failure inside the decoder means the bytes are bad
+        except BaseException as error:  # a Rust panic (pyo3's PanicException) is not an Exception
+            if isinstance(error, (KeyboardInterrupt, SystemExit)):
+                raise
             raise CorruptData(f"ANS stream does not decode ({error})") from None
         if leftover:
             raise CorruptData("ANS stream holds more data than the header's images")
