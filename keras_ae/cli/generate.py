@@ -174,7 +174,7 @@ def _fit_from_dataset(ae, dataset, name, balance_by, seed):
 @click.option("--vector", "vector_path", required=True, help="A vector file from `attribute fit`.")
 @click.argument("images", nargs=-1, required=True)
 @click.option("--strength", default="1.0", show_default=True, help="How far to move along S.")
-@click.option("-o", "--out", required=True, help="PNG: one row per image, the original then the edited decoding.")
+@click.option("-o", "--out", required=True, help="PNG of the edited decoding (several images: side by side).")
 def attribute_apply(model_path, vector_path, images, strength, out):
     """Decode e(x) + strength * S."""
     from keras_ae.latent import AttributeVector
@@ -185,7 +185,7 @@ def attribute_apply(model_path, vector_path, images, strength, out):
     vector = AttributeVector.load(vector_path, ae)
     x, _ = _read_images(images, ae, "IMAGES")
     edited = vector.apply(ae, x, strength)
-    _write_grid([[original, result] for original, result in zip(x, edited, strict=True)], out)
+    _write_grid([edited], out)
     click.echo(f"wrote {out}: '{vector.name}' at strength {strength:g} on {len(x)} image(s)")
 
 
