@@ -302,3 +302,27 @@ def test_more_images_than_an_archive_holds_is_refused_before_reading_them(setup,
     with pytest.raises(UserError, match="more than one archive holds"):
         codec.compress(ae, files, str(tmp_path / "big.kae"), bits=4)
     assert not os.path.exists(tmp_path / "big.kae")
+
+
+def test_quantization_noise_is_uniform_in_training_the_identity_at_inference_and_loads_safely(tmp_path):
+    from keras_ae.codec.noise import QuantizationNoise
+
+    codes = np.random.default_rng(3).normal(size=(4000, 8)).astype(np.float32) * 5
+    layer = QuantizationNoise(width=0.5, rate_weight=0.01, seed=0)
+    assert np.array_equal(keras.ops.convert_to_numpy(layer(codes)), codes)  # inference: exactly the codes
+    assert not layer.losses
+    noisy = keras.ops.convert_to_numpy(layer(codes, training=True))
+    error = noisy - codes
+    assert 0.2 < np.abs(error).max() <= 0.25 + 1e-5  # the width of one step
+    assert abs(error.mean()) < 0.01 and abs(error.std() - 0.5 / np.sqrt(12)) < 0.01  # uniform, not rounding
+    assert len(layer.losses) == 1
+    assert np.isclose(float(layer.losses[0]), 0.01 * np.abs(codes).mean() / 0.5, rtol=1e-4)
+    with pytest.raises(UserError, match="width"):
+        QuantizationNoise(width=0)
+
+    inputs = keras.Input(shape=(8,))
+    model = keras.Model(inputs, keras.layers.Dense(3)(QuantizationNoise(0.5, 0.01, name="noise")(inputs)))
+    model.save(tmp_path / "noisy.keras")
+    back = keras.saving.load_model(tmp_path / "noisy.keras", safe_mode=True)
+    assert back.get_layer("noise").get_config() == model.get_layer("noise").get_config()
+    assert np.allclose(back.predict(codes[:10], verbose=0), model.predict(codes[:10], verbose=0), atol=1e-6)
