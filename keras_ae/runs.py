@@ -22,9 +22,21 @@ def partial_path(out: str) -> str:
     return os.path.normpath(out) + ".partial"
 
 
+def own_path(out: str) -> str:
+    """`out` itself, except on a worker other than the chief of a multi-worker run: there every recipe's
+    folders go to a private copy (`keras_ae.distribute.worker_path`), so only the chief writes the user's."""
+    import sys
+
+    if "tensorflow" not in sys.modules:  # no strategy can be in force before TensorFlow is imported
+        return out
+    from keras_ae import distribute
+
+    return distribute.worker_path(out)
+
+
 def prepare(out: str, flag: str = "--out") -> str:
     """Check that `out` can be written and return its `.partial` working folder (created if missing)."""
-    out = os.path.normpath(out)
+    out = os.path.normpath(own_path(out))
     if os.path.exists(out) and not os.path.isdir(out):
         raise UserError(f"{flag} {out}: exists and is not a folder")
     work = partial_path(out)
@@ -39,7 +51,7 @@ def prepare(out: str, flag: str = "--out") -> str:
 
 def commit(work: str, out: str) -> str:
     """Atomically replace `out` by the finished `work` folder."""
-    out = os.path.normpath(out)
+    out = os.path.normpath(own_path(out))
     old = None
     if os.path.exists(out):
         old = tempfile.mkdtemp(prefix=os.path.basename(out) + ".old-", dir=os.path.dirname(out) or ".")

@@ -66,10 +66,22 @@ class ImageData:
         ds = self.split(split)
         if shuffle:
             size = self.num_train if split == "train" else self.num_validation
-            ds = ds.shuffle(min(size, 10_000), seed=seed, reshuffle_each_iteration=True)
+            ds = ds.shuffle(shuffle_buffer(size, self.shape), seed=seed, reshuffle_each_iteration=True)
         pairs = pairs or (lambda image: (image, image))
         ds = ds.map(lambda example: pairs(example["image"]), num_parallel_calls=tf.data.AUTOTUNE)
         return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+SHUFFLE_BUFFER_IMAGES = 10_000
+SHUFFLE_BUFFER_BYTES = 128 << 20
+
+
+def shuffle_buffer(count: int, shape) -> int:
+    """Examples the shuffle buffer holds: all of a small set, else at most 10,000 or 128 MiB of decoded
+    float32 examples (2,730 of 64x64x3), so a folder too large for memory stays out of memory. The splits are
+    already in a seeded random order, so a bounded buffer still mixes well."""
+    example_bytes = 4 * int(np.prod(shape))
+    return max(1, min(count, SHUFFLE_BUFFER_IMAGES, SHUFFLE_BUFFER_BYTES // max(1, example_bytes)))
 
 
 def split_indices(count: int, seed: int, validation_fraction: float = VALIDATION_FRACTION):
