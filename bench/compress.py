@@ -12,6 +12,12 @@ all 10,000 MNIST digits go into one archive (the header amortised over 10,000).
 
 Prints Markdown tables and the issue's floors, writes docs/rate_distortion.png. Trained models and each set's
 rows are cached in --cache, so a rerun of one set (`--sets notmnist`) redraws the picture with both.
+
+    python bench/compress.py --noise-experiment 1e-4,5e-4,3e-3,1e-2 [--cache /tmp/kae_bench]
+
+trains AE-32 on MNIST once per rate weight with `keras_ae.codec.noise` (uniform noise of width 1 at the
+bottleneck while training, plus that L1 rate weight) and prints its floors beside the plain AE-32 of the cached
+MNIST run (run the MNIST bench first).
 """
 
 from __future__ import annotations
@@ -213,15 +219,53 @@ def run_set(name, args, log):
     return {"rows": rows, "extra": extra}
 
 
+def noise_experiment(weights, args, log):
+    """AE-32 trained through `QuantizationNoise` (width 1, each rate weight) against the plain cached AE-32."""
+    import tensorflow as tf
+
+    from keras_ae import training
+    from keras_ae.codec.noise import noisy_autoencoder
+    from keras_ae.models import build, load
+
+    with open(os.path.join(args.cache, "rows-mnist.json")) as f:
+        cached = json.load(f)["rows"]
+    baselines = [r for r in cached if not r["method"].startswith("AE")]
+    x_train, x_val = load_split("mnist")
+    variants = {"plain": [r for r in cached if r["method"] == "AE-32"]}
+    for weight in weights:
+        path = os.path.join(args.cache, f"mnist-ae32-noise{weight:g}.keras")
+        if not os.path.exists(path):
+            ae = build("conv", x_train.shape[1:], 32)
+            train = tf.data.Dataset.from_tensor_slices((x_train, x_train)).shuffle(8000, seed=0).batch(32)
+            val = tf.data.Dataset.from_tensor_slices((x_val, x_val)).batch(256)
+            with tempfile.TemporaryDirectory() as work:
+                training.fit(noisy_autoencoder(ae, 1.0, weight, seed=0), train, val, epochs=args.epochs, workdir=work,
+                             steps_per_epoch=training.steps(len(x_train), 32), verbose=0)  # fmt: skip
+            ae.save(path + ".tmp.keras")
+            os.replace(path + ".tmp.keras", path)
+        ae = load(path)
+        log(f"noise, rate weight {weight:g}: code std {ae.embed(x_val).std(axis=0).mean():.2f} (noise width 1)")
+        variants[f"noise, rate weight {weight:g}"] = rate.archive_rows(
+            "AE-32", ae.embed, ae.decode, ae.fingerprint(), x_val, settings=SETTINGS, coders=("ans", "raw")
+        )
+    for label, rows in variants.items():
+        print(f"### AE-32 {label}")
+        print("\n".join(floors(rows + baselines, (32,))) + "\n")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sets", default="mnist,notmnist")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--cache", default="/tmp/kae_bench")
     parser.add_argument("--train-only", action="store_true")
+    parser.add_argument("--noise-experiment", default=None, help="comma-separated rate weights (see the docstring)")
     parser.add_argument("--plot", default=os.path.join(HERE, "..", "docs", "rate_distortion.png"))
     args = parser.parse_args()
     log = lambda *a: print(*a, flush=True)  # noqa: E731
+    if args.noise_experiment:
+        noise_experiment([float(w) for w in args.noise_experiment.split(",")], args, log)
+        return
     for name in args.sets.split(","):
         if args.train_only:
             train_models(name, *load_split(name), args.epochs, args.cache, log)
