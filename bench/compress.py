@@ -247,10 +247,34 @@ def noise_experiment(weights, args, log):
         log(f"noise, rate weight {weight:g}: code std {ae.embed(x_val).std(axis=0).mean():.2f} (noise width 1)")
         variants[f"noise, rate weight {weight:g}"] = rate.archive_rows(
             "AE-32", ae.embed, ae.decode, ae.fingerprint(), x_val, settings=SETTINGS, coders=("ans", "raw")
-        )
+        ) + uniform_step_rows(ae, x_val)
+    variants["plain"] += uniform_step_rows(load(os.path.join(args.cache, "mnist-ae32.keras")), x_val)
     for label, rows in variants.items():
+        curve = rate.frontier([dict(r, method="AE") for r in rows], "AE")
         print(f"### AE-32 {label}")
+        print("uniform steps (same step for every dimension, as the noise was): " + "; ".join(
+            f"{r['setting']} {r['bytes']:.1f} B {r['psnr']:.2f} dB" for r in rows if r["setting"].startswith("uniform")
+        ))  # fmt: skip
+        print(f"PSNR along the whole curve at 8 / 12 / 16 B: {rate.psnr_at(curve, 8):.2f} / "
+              f"{rate.psnr_at(curve, 12):.2f} / {rate.psnr_at(curve, 16):.2f} dB")  # fmt: skip
         print("\n".join(floors(rows + baselines, (32,))) + "\n")
+
+
+def uniform_step_rows(ae, x):
+    """Archives with one step for every dimension (0.1-0.6 of the codes' mean standard deviation): the grid
+    that uniform training noise of one width prepares a decoder for."""
+    from keras_ae.codec import Codebook, archive_bytes
+
+    codes = ae.embed(x)
+    rows = []
+    for fraction in (0.1, 0.15, 0.2, 0.3, 0.4, 0.6):
+        step = fraction * float(codes.std(axis=0).mean())
+        codebook = Codebook.fit(codes, step=step, sensitivity=np.ones(codes.shape[1]))
+        data, _ = archive_bytes(ae.fingerprint(), x.shape[1:], rate.numbered_names(len(x)), codes, codebook)
+        psnr, ssim = rate.quality(x, ae.decode(codebook.quantizer.dequantize(codebook.quantizer.quantize(codes))))
+        rows.append({"method": "AE-32", "setting": f"uniform step {step:.3f}", "coder": "ans",
+                     "bytes": len(data) / len(x), "psnr": psnr, "ssim": ssim})  # fmt: skip
+    return rows
 
 
 def main():
