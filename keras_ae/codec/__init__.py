@@ -6,7 +6,8 @@
 
 Modules: `quantize` (per-dimension grids), `entropy` (probability model and coders), `container` (the
 file layout, checksum and bounds), `archive` (files in, files out), `rate` (bytes against PSNR, beside JPEG,
-WebP, PNG). docs/kae_format.md describes the format.
+WebP, PNG), `noise` (uniform noise at the bottleneck while training, imported on its own: it needs Keras).
+docs/kae_format.md describes the format.
 """
 
 from keras_ae.codec.archive import (
