@@ -146,3 +146,18 @@ def test_noise_maps_inside_a_graph(digits):
     noisy = np.stack(list(ds.as_numpy_iterator()))
     assert noisy.shape == digits.shape and noisy.min() >= 0.0 and noisy.max() <= 1.0
     assert not np.array_equal(noisy, digits)
+
+
+def test_pipeline_corrupts_whole_batches_like_single_examples():
+    """Pixel noise is applied to whole batches at once (cheaper); a mixture still picks per example."""
+    data = from_arrays("grey", grey(n=256), seed=0, validation_fraction=0.01)
+    mask = noise.parse("mask:0.3").pairs()
+    assert mask.batched
+    noisy, _ = next(iter(data.batches("train", 128, pairs=mask)))
+    per_image = (noisy.numpy() == 0).reshape(128, -1).mean(axis=1)
+    assert abs(per_image.mean() - 0.3) < 0.01 and per_image.std() < 0.05  # each example hit at its own rate
+    mixture = noise.parse("mix:mask:0.5,salt_pepper:0.5").pairs()
+    assert not mixture.batched
+    noisy, _ = next(iter(data.batches("train", 128, pairs=mixture)))
+    has_salt = (noisy.numpy() == 1).reshape(128, -1).any(axis=1)
+    assert 0 < has_salt.sum() < 128  # both components within one batch
