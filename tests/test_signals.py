@@ -67,3 +67,13 @@ def test_signal_shorter_than_the_receptive_field_is_refused(cli, tmp_path):
     )
     assert_one_line_error(code, err, "6 steps", "receptive field")
     assert not (tmp_path / "r").exists()
+
+
+def test_scoring_signals_shorter_than_the_models_window_is_refused(tmp_path):
+    from keras_ae.data.vectors import read_examples
+    from keras_ae.errors import UserError
+
+    np.save(tmp_path / "short.npy", np.zeros((5, 10), np.float32))
+    with pytest.raises(UserError, match="10 steps are shorter than the model's window of 20 steps"):
+        read_examples(str(tmp_path / "short.npy"), (20, 1))
+    assert read_examples(str(tmp_path / "short.npy"), (10, 1)).shape == (5, 10, 1)
