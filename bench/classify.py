@@ -60,10 +60,13 @@ def main():
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--labels-per-class", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=15, help="autoencoder pretraining epochs")
-    parser.add_argument("--round-epochs", type=int, default=4, help="epochs over the pseudo-labelled set per round")
+    parser.add_argument("--round-epochs", type=int, default=8, help="epochs over the pseudo-labelled set per round")
+    parser.add_argument("--rounds", type=int, default=3, help="self-training rounds")
     parser.add_argument("--scratch-steps", type=int, default=500)
+    parser.add_argument("--finetune-steps", type=int, default=1000)
     parser.add_argument("--curve", default="1,5,10,50,100", help="labels per class for the plot, or none")
     parser.add_argument("--out", default="runs/bench_classify")
+    parser.add_argument("--pretrained", default=None, help="a folder with <set>/autoencoder.keras to reuse")
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs, {platform.machine()}, TensorFlow {tf.__version__}, Keras {keras.__version__}")
     seeds = tuple(int(s) for s in args.seeds.split(","))
@@ -76,8 +79,11 @@ def main():
             seeds=seeds,
             epochs=args.epochs,
             round_epochs=args.round_epochs,
+            rounds=args.rounds,
             scratch_steps=args.scratch_steps,
+            finetune_steps=args.finetune_steps,
             curve=curve,
+            pretrained=os.path.join(args.pretrained, name, "autoencoder.keras") if args.pretrained else None,
             out=os.path.join(args.out, name),
             export_dir=None,
             echo=lambda line, name=name: print(f"  [{name}] {line}", flush=True),

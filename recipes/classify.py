@@ -8,19 +8,23 @@ this recipe measures the naive version *and* what does win, beside the baselines
 * the autoencoder is a masked one: half of its input pixels are dropped (noise `mask:0.5`) and it has to
   rebuild them, which makes its code describe strokes rather than copy pixels;
 * `frozen`: its encoder, frozen, under a Dense + softmax head trained on the labelled images;
-* `finetuned`: then everything at a low learning rate (batch norm kept in inference mode);
+* `finetuned`: then everything, with the augmentation below, for twice `scratch`'s steps at a third of the
+  learning rate (batch norm kept in inference mode);
 * `label_spreading`: the labels spread over a 10-nearest-neighbour graph of the codes of all images;
-* `self_training_round1`: the surest label-spreading guesses (a fixed number per class) train the
-  autoencoder-initialised encoder with a new head, with +-2 px shifts and +-10 degree rotations;
-  `self_training`: a second round on the classifier's own surest guesses, more of them;
+* `self_training_round1`: the surest guesses (a fixed number per class) of label spreading, of `finetuned`
+  or of the two averaged, whichever is best on the validation labels, train the autoencoder-initialised
+  encoder with a new head, with +-2 px shifts and +-10 degree rotations; each further round
+  (`self_training_round2`, ..., the last one `self_training`) trains afresh on the previous network's own
+  surest guesses, more of them;
 * baselines: `scratch` (the same network, randomly initialised, trained on the labelled images with the same
   augmentation), `scratch_self_training` (the same rounds, seeded by scratch's own guesses),
   `logreg_pixels` and `pca_logreg` (PCA of the code's width fitted on the unlabeled images).
 
 Each seed draws a different labelled set (`--labels-per-class` of every class) and a disjoint validation set
 (`--validation-per-class`) from the training split; the data's validation split is the test set and is used
-for nothing but the final numbers. Settings (label-spreading strength, logistic-regression C) and
-`best_autoencoder` are chosen on the validation labels. One autoencoder serves all seeds: it never sees a label.
+for nothing but the final numbers. Settings (label-spreading strength, logistic-regression C, the first
+round's source) and `best_autoencoder` (ties go to the later round) are chosen on the validation labels. One
+autoencoder serves all seeds: it never sees a label (`pretrained=` reuses one from an earlier run).
 
 Runtime: the default (`mnist-5k`, 3 seeds) used 530 CPU-seconds, about 4.5-5 minutes on 2 free cores.
 Writes `runs/classify/` (autoencoder.keras, classifier.keras, metrics.json, config.json,
@@ -47,8 +51,9 @@ from keras_ae.classify.augment import ShiftRotate
 from keras_ae.errors import UserError
 from keras_ae.models import build, load
 
-AE_METHODS = ("frozen", "finetuned", "label_spreading", "self_training_round1", "self_training")
-BASELINES = ("scratch", "scratch_self_training_round1", "scratch_self_training", "logreg_pixels", "pca_logreg")
+ROUNDS = tuple(f"self_training_round{r}" for r in range(1, 10))
+AE_METHODS = ("frozen", "finetuned", "label_spreading", *ROUNDS, "self_training")
+BASELINES = ("scratch", *(f"scratch_{r}" for r in ROUNDS), "scratch_self_training", "logreg_pixels", "pca_logreg")
 CURVE_METHODS = ("frozen", "label_spreading", "logreg_pixels", "pca_logreg")
 
 
@@ -65,11 +70,13 @@ def run(
     learning_rate: float = 1e-3,
     head_steps: int = 400,
     finetune: bool = True,
+    finetune_steps: int = 800,
     scratch_steps: int = 400,
     rounds: int = 2,
     round_epochs: int = 4,
     pseudo_fractions=(0.6, 0.85),
     curve=(1, 5, 10, 50, 100),
+    pretrained: str | None = None,
     out: str = "runs/classify",
     export_dir: str | None = "exported/classify",
     echo=print,
@@ -100,11 +107,14 @@ def run(
     # 2. Pretrain a masked autoencoder on every training image, labels hidden. It serves every seed.
     work = runs.resume_or_start(out, config, echo)
     corrupt = noises.parse(f"mask:{mask}")
-    pretrained = os.path.join(work, "autoencoder.keras")
-    if os.path.isfile(pretrained):  # a resumed run that had finished pretraining
-        echo(f"using the autoencoder pretrained in {pretrained}")
-        ae = load(pretrained)
-        history = runs.read_json(os.path.join(work, "autoencoder", training.HISTORY_FILE), {})
+    saved = os.path.join(work, "autoencoder.keras")
+    if pretrained or os.path.isfile(saved):  # given, or a resumed run that had finished pretraining
+        source = pretrained or saved
+        echo(f"using the autoencoder pretrained in {source}")
+        ae = _pretrained(source, data.shape) if pretrained else load(saved)
+        history = runs.read_json(os.path.join(os.path.dirname(source), "autoencoder", training.HISTORY_FILE), {})
+        if pretrained:
+            ae.save(saved)
     else:
         ae = build("conv", data.shape, bottleneck, filters=filters)
         echo(f"pretraining a masked autoencoder ({corrupt}, code of {bottleneck}, {epochs} epochs)")
@@ -118,7 +128,7 @@ def run(
             learning_rate=learning_rate,
             verbose=verbose,
         )
-        ae.save(pretrained)
+        ae.save(saved)
     pool_codes, test_codes = ae.embed(pool), ae.embed(test)
     pca = baselines.PCALogisticRegression(pool, components=ae.code_size, seed=seeds[0])
     augment = ShiftRotate(shift=2, degrees=10, seed=seeds[0])
@@ -145,8 +155,10 @@ def run(
                 kept[method] = model
 
         def network(method, model):
-            score(method, classifiers.predict(model, pool), classifiers.predict(model, test), model)
-            return model
+            """Score a trained network; returns its probabilities on the pool."""
+            pool_probabilities = classifiers.predict(model, pool)
+            score(method, pool_probabilities, classifiers.predict(model, test), model)
+            return pool_probabilities
 
         # 3a. The linear baselines, and label spreading in code space, at every point of the curve. Label
         #     spreading's settings are chosen on the validation labels at --labels-per-class, then kept.
@@ -170,42 +182,49 @@ def run(
                 model = _frozen(ae, pool[few], pool_labels[few], head_steps, seed, **common)
                 curves["frozen"].setdefault(count, []).append(_accuracy(classifiers.predict(model, test), test_labels))
 
-        # 3b. The frozen encoder with a head, then fine-tuned.
-        frozen = network("frozen", _frozen(ae, pool[labeled], pool_labels[labeled], head_steps, seed, **common))
+        # 3b. The frozen encoder with a head, then fine-tuned: everything trains, with the augmentation and
+        #     at least the step budget of `scratch`, at a third of the learning rate (batch norm frozen).
+        frozen = _frozen(ae, pool[labeled], pool_labels[labeled], head_steps, seed, **common)
+        network("frozen", frozen)
         curves["frozen"].setdefault(labels_per_class, []).append(results["frozen"][seed]["test"])
+        sources = {"label_spreading": spreading}
         if finetune:
-            tuned = frozen if seed != seeds[0] else keras.models.clone_model(frozen)
-            if tuned is not frozen:
-                tuned.set_weights(frozen.get_weights())
+            tuned = keras.models.clone_model(frozen)
+            tuned.set_weights(frozen.get_weights())
             classifiers.unfreeze(tuned)
             classifiers.fit_classifier(
-                tuned, pool[labeled], pool_labels[labeled], head_steps, 32, learning_rate / 10, augment, seed
+                tuned, pool[labeled], pool_labels[labeled], finetune_steps, 32, learning_rate / 3, augment, seed
             )
-            network("finetuned", tuned)
+            sources["finetuned"] = network("finetuned", tuned)
+            sources = {"finetuned+label_spreading": (sources["finetuned"] + spreading) / 2, **sources}
 
-        # 3c. Self-training from the autoencoder: label spreading's surest guesses, then the network's own.
-        guesses = spreading
+        # 3c. Self-training from the autoencoder: the first round trains on the surest guesses of whichever
+        #     source is best on the validation labels (label spreading, the fine-tuned network, or both
+        #     averaged; ties go to the first), every later round on the previous round's network's own.
+        source = max(sources, key=lambda name: _accuracy(sources[name][validation], pool_labels[validation]))
+        chosen_settings.setdefault("self_training_source", []).append(source)
+        guesses = sources[source]
         for r in range(1, rounds + 1):
             method = "self_training" if r == rounds else f"self_training_round{r}"
             model, correct = _pseudo_labelled(
                 ae, False, guesses, pool, pool_labels, labeled, validation, r, config, **common
             )
             pseudo_correct.setdefault(method, []).append(correct)
-            guesses = classifiers.predict(network(method, model), pool)
+            guesses = network(method, model)
 
         # 3d. The same network from scratch: labelled images only, then the same rounds on its own guesses.
         model = classifiers.build_classifier(classifiers.copy_encoder(ae.encoder, initialize=True), names)
         classifiers.fit_classifier(
             model, pool[labeled], pool_labels[labeled], scratch_steps, 32, learning_rate, augment, seed
         )
-        guesses = classifiers.predict(network("scratch", model), pool)
+        guesses = network("scratch", model)
         for r in range(1, rounds + 1):
             method = "scratch_self_training" if r == rounds else f"scratch_self_training_round{r}"
             model, correct = _pseudo_labelled(
                 ae, True, guesses, pool, pool_labels, labeled, validation, r, config, **common
             )
             pseudo_correct.setdefault(method, []).append(correct)
-            guesses = classifiers.predict(network(method, model), pool)
+            guesses = network(method, model)
         line = ", ".join(f"{m} {100 * results[m][seed]['test']:.1f}" for m in results)
         echo(f"seed {seed} ({time.perf_counter() - tick:.0f} s): test accuracy % {line}")
 
@@ -238,7 +257,9 @@ def run(
 
     # 6. Keep and export the best autoencoder-based network (label spreading is not a network).
     deployed = max(
-        (m for m in AE_METHODS if m in kept), key=lambda m: metrics["validation_accuracy"][m]["mean"], default=None
+        (m for m in reversed(AE_METHODS) if m in kept),
+        key=lambda m: metrics["validation_accuracy"][m]["mean"],
+        default=None,
     )
     metrics["exported"] = deployed
     runs.write_json(os.path.join(work, "metrics.json"), metrics)
@@ -273,6 +294,16 @@ def _check_settings(seeds, rounds, fractions, validation_per_class, epochs, lear
     if validation_per_class < 1:
         raise UserError(f"--validation-per-class must be at least 1, got {validation_per_class}")
     return seeds
+
+
+def _pretrained(path, shape):
+    """An autoencoder another run pretrained (its `autoencoder.keras`), checked against the data's shape."""
+    if not os.path.isfile(path):
+        raise UserError(f"--pretrained {path}: not found")
+    ae = load(path)
+    if tuple(ae.input_shape) != tuple(shape):
+        raise UserError(f"--pretrained {path}: takes images of {ae.input_shape}, the data has {tuple(shape)}")
+    return ae
 
 
 def _draw(pool_labels, per_class, validation_per_class, seed, names, source):
@@ -357,7 +388,8 @@ def _summarise(results, ae_methods) -> dict:
         metrics["accuracy"][method] = _mean_std([r["test"] for r in by_seed.values()])
         metrics["validation_accuracy"][method] = _mean_std([r["validation"] for r in by_seed.values()])
         metrics["per_seed"][method] = {str(s): r["test"] for s, r in by_seed.items()}
-    candidates = [m for m in ae_methods if m in results]
+    # Ties go to the later method in `ae_methods` (a later round has learned from more images).
+    candidates = [m for m in reversed(ae_methods) if m in results]
     metrics["best_autoencoder"] = max(candidates, key=lambda m: metrics["validation_accuracy"][m]["mean"])
     return metrics
 

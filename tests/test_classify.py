@@ -128,6 +128,7 @@ TINY = {
     "filters": (8,),
     "epochs": 1,
     "head_steps": 10,
+    "finetune_steps": 10,
     "scratch_steps": 10,
     "rounds": 1,
     "round_epochs": 1,
@@ -161,6 +162,28 @@ def test_recipe_reports_every_method_over_seeds(classify_run):
     assert saved["accuracy"]["logreg_pixels"]["mean"] > 0.5  # 3 labels per class of 8x8 digits
     assert set(saved["curve"]["label_spreading"]) == {"1", "3"}
     assert saved["per_seed"]["scratch"].keys() == {"0", "1"}
+    # the first round's guesses came from the source best on the validation labels, one choice per seed
+    sources = saved["settings"]["self_training_source"]
+    assert len(sources) == 2 and set(sources) <= {"finetuned+label_spreading", "finetuned", "label_spreading"}
+    assert saved["exported"] in {"frozen", "finetuned", "self_training"}
+
+
+def test_best_autoencoder_is_chosen_on_validation_and_ties_go_to_the_later_round():
+    from keras_ae.recipes import classify
+
+    def seeds(validation, test):
+        return {0: {"validation": validation, "test": test}}
+
+    results = {
+        "frozen": seeds(0.80, 0.70),
+        "finetuned": seeds(0.85, 0.80),
+        "self_training_round1": seeds(0.85, 0.99),  # best on test: never looked at
+        "self_training": seeds(0.85, 0.90),
+        "scratch": seeds(0.95, 0.95),  # a baseline is never the best autoencoder
+    }
+    assert classify._summarise(results, classify.AE_METHODS)["best_autoencoder"] == "self_training"
+    results["self_training"] = seeds(0.84, 0.90)
+    assert classify._summarise(results, classify.AE_METHODS)["best_autoencoder"] == "self_training_round1"
 
 
 def _write_pngs(folder, images):
@@ -225,6 +248,17 @@ def test_recipe_refuses_bad_data_in_one_line(cli, tmp_path):
     assert_one_line_error(*cli(*args, "--dataset", tmp_path / "floats.npz")[::2], "labels must be integers")
     assert_one_line_error(*cli(*args, "--dataset", "digits", "--seeds", "0,x")[::2], "--seeds")
     assert not os.path.exists(tmp_path / "run")
+
+
+def test_a_pretrained_autoencoder_must_exist_and_fit_the_data(tmp_path):
+    from keras_ae.recipes import classify
+
+    build("conv", (8, 8, 1), 4, filters=(4,), dense_units=8).save(tmp_path / "ae.keras")
+    assert classify._pretrained(str(tmp_path / "ae.keras"), (8, 8, 1)).code_size == 4
+    with pytest.raises(UserError, match=r"--pretrained .*: takes images of \(8, 8, 1\), the data has \(28, 28, 1\)"):
+        classify._pretrained(str(tmp_path / "ae.keras"), (28, 28, 1))
+    with pytest.raises(UserError, match="--pretrained .*: not found"):
+        classify._pretrained(str(tmp_path / "none.keras"), (8, 8, 1))
 
 
 def test_named_labels_in_an_npz_become_the_class_names(tmp_path):
