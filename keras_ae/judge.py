@@ -130,14 +130,19 @@ class Judge:
             for n, v in predicted.items()
         }
 
-    def confidence(self, images: np.ndarray) -> np.ndarray:
-        """Per image: the mean over binary and class heads of the probability of the chosen answer."""
+    def confidences(self, images: np.ndarray) -> dict:
+        """Per binary and class head, per image: the probability the judge gives its own verdict
+        (max(p, 1 - p) for a binary head, the top class's probability for a class head)."""
         predicted = self.predict(images)
-        parts = [np.maximum(predicted[n], 1 - predicted[n]) for n in self.binary]
-        parts += [predicted[n].max(axis=-1) for n in self.classes]
+        parts = {n: np.maximum(predicted[n], 1 - predicted[n]) for n in self.binary}
+        parts |= {n: predicted[n].max(axis=-1) for n in self.classes}
         if not parts:
             raise UserError("confidence needs a binary or class head")
-        return np.mean(parts, axis=0)
+        return parts
+
+    def confidence(self, images: np.ndarray) -> np.ndarray:
+        """Per image: the mean over binary and class heads of the probability of the chosen answer."""
+        return np.mean(list(self.confidences(images).values()), axis=0)
 
     def agreement(self, images: np.ndarray, truth: dict) -> dict:
         """Fraction of images where the verdict equals the truth, per binary and class head."""

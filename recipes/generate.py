@@ -34,6 +34,7 @@ import numpy as np
 from keras_ae import data as datasets
 from keras_ae import judge as judges
 from keras_ae import latent, plots, runs, training
+from keras_ae.data import smileys
 from keras_ae.errors import UserError
 from keras_ae.models import build
 
@@ -108,6 +109,15 @@ def run(
     judge = judges.Judge.train(x_train, truth_train, binary=binary, continuous=position, epochs=judge_epochs, seed=seed)
     on_test = {n: v[test] for n, v in truth_held.items()}
     metrics = {"judge": {"accuracy_on_test_images": judge.agreement(x_held[test], on_test)}}
+    if data.name == "smileys":
+        # The most interpolation.plausibility can be: faces drawn half-way between the same random pairs
+        # of test faces the models interpolate (a sad and a smiling face meet at a flat mouth), over the
+        # test faces themselves.
+        first, second = _pairs(len(x_held) - half, seed)
+        middle = smileys.drawn_midpoints(
+            {n: v[first] for n, v in on_test.items()}, {n: v[second] for n, v in on_test.items()}, data.shape[0], seed
+        )
+        metrics["judge"]["drawn_midpoints_plausibility"] = judges.plausibility(judge, middle, x_held[test])
 
     def kept(reference: dict, each: bool = False):
         """Per image: every other attribute judged as on the plain reconstruction, the face within a pixel
@@ -148,7 +158,8 @@ def run(
         echo(
             f"{name}: judge agreement {report['judge']['agreement']:.3f}; + S at strength {a['strength']:g}: "
             f"success {a['success']:.3f}, preserved {a['preserved']:.3f}; "
-            f"interpolation plausibility {i['plausibility']:.3f}"
+            f"interpolation plausibility {i['plausibility']:.3f} ({i['plausibility_same_attributes'] or 0:.3f} on "
+            f"{i['pairs_same_attributes']} pairs alike in every yes/no attribute)"
         )
 
     # 4. The pictures, every model in one figure each.
@@ -180,6 +191,12 @@ def run(
     runs.commit(work, out)
     echo(f"wrote {out}/ in {metrics['seconds']:.0f} s")
     return metrics
+
+
+def _pairs(count: int, seed: int):
+    """Random pairs of test images to interpolate between: two permutations."""
+    rng = np.random.default_rng(seed)
+    return rng.permutation(count), rng.permutation(count)
 
 
 def _measure(ae, judge, arrays, attribute, balance_by, kept, splits, seed):
@@ -236,13 +253,26 @@ def _measure(ae, judge, arrays, attribute, balance_by, kept, splits, seed):
     }
 
     # Interpolation: midpoints between random pairs of test images, against their plain reconstructions.
-    rng = np.random.default_rng(seed)
     x_test = x_held[test]
-    first, second = rng.permutation(len(x_test)), rng.permutation(len(x_test))
+    first, second = _pairs(len(x_test), seed)
     strips = latent.interpolate(ae, x_test[first], x_test[second], steps=7)
+    midpoints = strips[:, 3]
+    # Most random pairs differ in some yes/no attribute (glasses or not), and no face lies half-way
+    # between those: the same ratio on pairs that agree in every one is reported beside the floor's number,
+    # and each head's confidence, to show where the doubt is.
+    alike = np.all([truth_held[n][test][first] == truth_held[n][test][second] for n in judge.binary], axis=0)
+    on_midpoints, on_reconstructions = judge.confidences(midpoints), judge.confidences(recon[test])
     report["interpolation"] = {
-        "plausibility": judges.plausibility(judge, strips[:, 3], recon[test]),
+        "plausibility": judges.plausibility(judge, midpoints, recon[test]),
         "pairs": len(x_test),
+        "plausibility_same_attributes": (
+            judges.plausibility(judge, midpoints[alike], recon[test]) if alike.any() else None
+        ),
+        "pairs_same_attributes": int(alike.sum()),
+        "confidence_by_head": {
+            n: {"midpoints": float(on_midpoints[n].mean()), "reconstructions": float(on_reconstructions[n].mean())}
+            for n in on_midpoints
+        },
     }
 
     # Perturbation: e' of half the codes' spread per dimension; plausibility as for interpolation.

@@ -131,6 +131,12 @@ def test_judge_learns_attributes_and_position_and_round_trips(tmp_path):
     error = np.abs(judge.predict(x_val)["face_x"] - truth_val["face_x"]).mean()
     assert error < 0.5 * np.abs(truth_val["face_x"] - truth["face_x"].mean()).mean()  # beats guessing the mean
     assert np.all((judge.confidence(x_val) >= 0.5) & (judge.confidence(x_val) <= 1))
+    # confidence is the mean over the yes/no heads (not the regression one) of the verdict's probability
+    each = judge.confidences(x_val[:16])
+    assert set(each) == {"smile", "glasses"}
+    p = judge.predict(x_val[:16])["smile"]
+    np.testing.assert_allclose(each["smile"], np.maximum(p, 1 - p))
+    np.testing.assert_allclose(judge.confidence(x_val[:16]), (each["smile"] + each["glasses"]) / 2, rtol=1e-6)
     judge.save(str(tmp_path / "judge.keras"))
     again = Judge.load(str(tmp_path / "judge.keras"))
     np.testing.assert_allclose(again.predict(x_val[:8])["face_x"], judge.predict(x_val[:8])["face_x"], atol=1e-5)
@@ -232,9 +238,13 @@ def test_recipe_writes_pictures_and_judged_numbers(faces, tmp_path, monkeypatch)
         assert attribute["strength"] == choose_strength(curve, generate.PRESERVED_FLOOR)
         at = next(p for p in attribute["test_curve"] if p["strength"] == attribute["strength"])
         assert (at["success"], at["preserved"]) == (attribute["success"], attribute["preserved"])
-        assert report["interpolation"]["plausibility"] > 0
+        interpolation = report["interpolation"]
+        assert interpolation["plausibility"] > 0
+        assert 0 <= interpolation["pairs_same_attributes"] <= interpolation["pairs"]
+        assert set(interpolation["confidence_by_head"]) == {"smile", "glasses", "eyes_open"}
     assert metrics["ae"]["attribute"]["faces"] > 0
     assert set(saved["judge"]["accuracy_on_test_images"]) == {"smile", "glasses", "eyes_open"}
+    assert 0 < saved["judge"]["drawn_midpoints_plausibility"] < 1.5
     vector = AttributeVector.load(out / "ae_smile.npz", load(out / "ae.keras"))
     assert vector.name == "smile"
 

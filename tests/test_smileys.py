@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from keras_ae import data as datasets
-from keras_ae.data.smileys import draw_attributes, render, smileys
+from keras_ae.data.smileys import draw_attributes, drawn_midpoints, render, smileys
 from keras_ae.errors import UserError
 
 
@@ -73,3 +73,19 @@ def test_built_in_spec_and_bad_sizes():
     assert "smileys" in datasets.sources.BUILTIN
     with pytest.raises(UserError, match="smileys"):
         smileys(count=1)
+
+
+def test_drawn_midpoints_average_what_is_continuous_and_keep_yes_no_whole():
+    first = draw_attributes(40, seed=5)
+    first["background"][:] = 0.875  # the drawn midpoints' background
+    np.testing.assert_allclose(drawn_midpoints(first, first, seed=2), render(first, seed=2), atol=1e-6)
+    # faces that differ only in glasses meet at one of the two, never at faded glasses
+    flipped = {**first, "glasses": 1 - first["glasses"]}
+    middle = drawn_midpoints(first, flipped, seed=2)
+    either = np.isclose(middle, render(first, seed=2), atol=1e-6).all(axis=(1, 2, 3))
+    either |= np.isclose(middle, render(flipped, seed=2), atol=1e-6).all(axis=(1, 2, 3))
+    assert either.all() and middle.shape == (40, 32, 32, 3)
+    # a sad face and its smiling twin meet at a flat mouth
+    twin = {**first, "smile": 1 - first["smile"], "curvature": -first["curvature"]}
+    flat = {**first, "curvature": np.zeros(40, np.float32), "smile": np.zeros(40, int)}
+    np.testing.assert_allclose(drawn_midpoints(first, twin, seed=2), render(flat, seed=2), atol=1e-6)

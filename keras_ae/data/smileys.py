@@ -103,6 +103,22 @@ def _draw(a: dict[str, np.ndarray], coords: np.ndarray) -> np.ndarray:
     return canvas
 
 
+def drawn_midpoints(first: dict, second: dict, size: int = 32, seed: int = 0) -> np.ndarray:
+    """Faces half-way between two sets of attributes, drawn rather than decoded: what a faithful
+    interpolation would show. Continuous attributes (curvature, position, size, skin tone) are averaged;
+    each yes/no one (glasses, eyes) is taken whole from one of the two at random, as no face wears half
+    glasses. A sad and a smiling face meet at a flat mouth, which is neither: a judge's confidence on these
+    faces is about the most `interpolation.plausibility` can reach (the background is a fixed grey)."""
+    count = len(first["smile"])
+    pick = np.random.default_rng(seed).integers(0, 2, (2, count)) == 1
+    middle = {k: ((first[k] + second[k]) / 2).astype(np.float32) for k in CONTINUOUS_ATTRIBUTES}
+    for k, from_first in zip(("glasses", "eyes_open"), pick, strict=True):
+        middle[k] = np.where(from_first, first[k], second[k])
+    middle["smile"] = (middle["curvature"] > 0).astype(np.int64)
+    middle["background"] = np.full((count, 3), 0.875, np.float32)
+    return render(middle, size=size, seed=seed)
+
+
 @functools.lru_cache(maxsize=2)
 def _faces(seed: int, count: int, size: int):
     """Drawn once per process and setting (a few seconds for the default 6,000); callers get copies."""
