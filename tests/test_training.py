@@ -63,6 +63,24 @@ def test_training_lowers_the_loss(tmp_path):
     assert history["val_loss"][-1] < history["val_loss"][0]
 
 
+def test_fit_gives_keras_its_data_without_the_autotuning_model(tmp_path, monkeypatch):
+    """Deleting an autotuned iterator at each epoch's end stalled training for seconds (training.py says how)."""
+    seen = []
+    original_fit = keras.Model.fit
+
+    def spy(model, x=None, validation_data=None, **kwargs):
+        seen.extend([x, validation_data])
+        return original_fit(model, x, validation_data=validation_data, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", spy)
+    history = _digits_run(tmp_path, epochs=1)
+    assert [ds.options().autotune.enabled for ds in seen] == [False, False]
+    assert len(history["loss"]) == 1
+    plain = data.load("digits").batches("train", 64)
+    assert plain.options().autotune.enabled is not False  # the data module's own pipelines stay as they were
+    assert training.without_autotune_model(None) is None
+
+
 def test_interrupted_training_resumes_and_keeps_every_epoch(tmp_path):
     with pytest.raises(Crash):
         _digits_run(tmp_path, epochs=5, callbacks=[CrashAfterEpoch(2)])
