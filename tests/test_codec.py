@@ -72,6 +72,63 @@ def test_container_round_trips_and_names_numbered_files_in_a_few_bytes():
     assert container.unpack(container.pack(header, b""))[0].names == ["b.png", "a b.png", "ü.png"]
 
 
+def linear_decoder(seed=0, size=8, pixels=50):
+    """A decoder whose metric is known exactly: pixels = codes @ W, so G = W W^T / pixels."""
+    weights = np.random.default_rng(seed).normal(size=(size, pixels)) * np.linspace(0.2, 2, size)[:, None]
+    return weights, lambda codes: np.asarray(codes, np.float64) @ weights
+
+
+def correlated_codes(count=2000, size=8, seed=1):
+    """Gaussian codes whose variance sits in a few directions that are not the axes (a random rotation)."""
+    rng = np.random.default_rng(seed)
+    rotation, _ = np.linalg.qr(rng.normal(size=(size, size)))
+    return ((rng.normal(size=(count, size)) * np.geomspace(2, 0.05, size)) @ rotation).astype(np.float32)
+
+
+def test_decoder_metric_and_transform_decorrelate_and_invert():
+    from keras_ae.codec.transform import Transform, decoder_metric
+
+    weights, decode = linear_decoder()
+    codes = correlated_codes()
+    metric = decoder_metric(decode, codes)
+    assert np.allclose(metric, weights @ weights.T / weights.shape[1], rtol=1e-3, atol=1e-6)
+    transform = Transform.fit(codes, metric)
+    values = transform.forward(codes)
+    covariance = np.cov(values, rowvar=False)
+    assert np.all(np.diff(np.diag(covariance)) <= 1e-6)  # largest variance first
+    off = covariance - np.diag(np.diag(covariance))
+    assert np.abs(off).max() < 0.02 * covariance[0, 0]  # decorrelated (up to the 8-bit stored matrix)
+    assert np.allclose(transform.inverse(values), codes, atol=1e-3 * np.abs(codes).max())
+    # whitened by the metric: a unit move of any value moves the decoded pixels by 1 RMS
+    moves = decode(transform.inverse(np.eye(8, dtype=np.float32))) - decode(transform.mean[None])
+    assert np.allclose(np.sqrt((moves**2).mean(axis=1)), 1, atol=0.02)
+    back = Transform.from_bytes(transform.to_bytes(), 8, 8)
+    assert len(transform.to_bytes()) == Transform.nbytes(8, 8) == 8 * 4 + 8 * 4 + 64
+    assert np.array_equal(back.synthesis, transform.synthesis) and np.array_equal(back.mean, transform.mean)
+
+
+def test_transform_coding_costs_fewer_bytes_than_per_dimension_steps_at_the_same_error():
+    from keras_ae.codec.quantize import decoder_sensitivity
+    from keras_ae.codec.transform import decoder_metric
+
+    _, decode = linear_decoder()
+    codes = correlated_codes()
+    names = [f"{i:05d}.png" for i in range(len(codes))]
+
+    def cost(codebook):
+        data, _ = codec.archive_bytes("ab" * 32, (5, 10, 1), names, codes, codebook)
+        error = decode(codebook.round_trip(codes)) - decode(codes)
+        return len(data), float(np.sqrt((error**2).mean()))
+
+    per_dimension = codec.Codebook.fit(codes, step=0.1, sensitivity=decoder_sensitivity(decode, codes))
+    transformed = codec.Codebook.fit(codes, step=0.1, metric=decoder_metric(decode, codes))
+    (plain_bytes, plain_error), (klt_bytes, klt_error) = cost(per_dimension), cost(transformed)
+    assert klt_error < 1.05 * plain_error and klt_bytes < 0.85 * plain_bytes
+    assert abs(klt_error - 0.1 * np.sqrt(8 / 12)) < 0.005  # one step, 8 values, the metric's promise
+    coarse = codec.Codebook.fit(codes, step=40.0, metric=decoder_metric(decode, codes))
+    assert 0 < coarse.transform.size < 8  # components that round to zero everywhere are left out
+
+
 # -- the commands, on a small fixed-seed model and real 8x8 digits ------------------------------------------------
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
@@ -130,13 +187,52 @@ def archive(setup, tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="module")
+def transformed(setup, tmp_path_factory):
+    """The same 40 digits, transform-coded (--step, the default of `keras-ae compress`)."""
+    root, ae, _ = setup
+    path = tmp_path_factory.mktemp("transformed") / "digits.kae"
+    files = sorted(str(root / "digits" / n) for n in os.listdir(root / "digits"))
+    codec.compress(ae, files, str(path), step=0.005)
+    return path
+
+
+def test_a_transformed_archive_is_version_2_and_decodes_what_its_codebook_promises(cli, setup, archive, transformed,
+                                                                                   tmp_path):  # fmt: skip
+    from keras_ae.codec.transform import decoder_metric
+
+    root, ae, _ = setup
+    assert archive.read_bytes()[8] == 1 and transformed.read_bytes()[8] == 2  # no transform: still version 1
+    files = sorted(str(root / "digits" / n) for n in os.listdir(root / "digits"))
+    codes = codec.encode_files(ae, files)
+    header, decoded = codec.read_archive(str(transformed), ae.fingerprint())
+    assert header.transform is not None and header.code_size == 6 and 0 < header.size <= 6
+    codebook = codec.Codebook.fit(codes, step=0.005, metric=decoder_metric(ae.decode, codes))
+    assert np.allclose(decoded, codebook.round_trip(codes), atol=1e-5)
+    assert np.allclose(decoded, codes, atol=0.05 * np.abs(codes).max())
+    code, _, err = cli("decompress", "--model", root / "model.keras", transformed, "-o", tmp_path / "out")
+    assert code == 0, err
+    assert len(os.listdir(tmp_path / "out")) == 40
+    code, _, err = cli("decompress", "--model", root / "other.keras", transformed, "-o", tmp_path / "other")
+    assert_one_line_error(code, err, ae.fingerprint()[:16], "not by --model")
+    assert not os.path.exists(tmp_path / "other")
+    relabelled = copy_with(transformed, tmp_path, lambda d: (d.__setitem__(8, 1), reseal(d)))  # v2 read as v1
+    code, _, err = cli("decompress", "--model", root / "model.keras", relabelled, "-o", tmp_path / "v1")
+    assert_one_line_error(code, err, "changed.kae")
+    for version in (0, 3):
+        newer = copy_with(transformed, tmp_path, lambda d, v=version: (d.__setitem__(8, v), reseal(d)))
+        code, _, err = cli("decompress", "--model", root / "model.keras", newer, "-o", tmp_path / "v3")
+        assert_one_line_error(code, err, f"version {version}", "reads versions 1, 2")
+    assert not os.path.exists(tmp_path / "v1") and not os.path.exists(tmp_path / "v3")
+
+
 @pytest.mark.parametrize("coder", ["lzma", "raw"])
 def test_other_coders_and_step_quantization_give_the_same_images(setup, tmp_path, archive, coder):
     root, ae, _ = setup
     files = sorted(str(root / "digits" / n) for n in os.listdir(root / "digits"))
     codec.compress(ae, files, str(tmp_path / "b.kae"), bits=5, coder=coder)
     assert np.array_equal(codec.read_archive(str(tmp_path / "b.kae"))[1], codec.read_archive(str(archive))[1])
-    codec.compress(ae, files, str(tmp_path / "s.kae"), step=0.02, coder="ans")
+    codec.compress(ae, files, str(tmp_path / "s.kae"), step=0.02, coder="ans", transform=False)
     header, codes = codec.read_archive(str(tmp_path / "s.kae"))
     assert np.abs(codes - codec.encode_files(ae, files)).max() <= header.step.max() / 2 + 1e-5
 
@@ -196,13 +292,15 @@ def test_damaged_archives_give_one_line_errors_and_write_nothing(cli, setup, arc
     assert not os.path.exists(tmp_path / "out") and bad.read_bytes() == before
 
 
-def test_fuzz_flipped_bytes_give_clean_errors_or_the_right_codes(setup, archive, tmp_path):
+@pytest.mark.parametrize("which", ["archive", "transformed"])
+def test_fuzz_flipped_bytes_give_clean_errors_or_the_right_codes(setup, archive, transformed, tmp_path, which):
     _, ae, _ = setup
+    archive = {"archive": archive, "transformed": transformed}[which]
     good = codec.read_archive(str(archive))[1]
     data = archive.read_bytes()
     rng = np.random.default_rng(0)
     outcomes, fingerprint = set(), ae.fingerprint()
-    for trial in range(300):
+    for trial in range(300 if which == "archive" else 150):
         damaged = bytearray(data)
         for _ in range(rng.integers(1, 4)):
             damaged[rng.integers(len(damaged))] ^= int(rng.integers(1, 256))

@@ -17,28 +17,36 @@ def _progress(total: int, label: str):
 @click.option("--model", "model_path", required=True, help=MODEL_HELP)
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--out", required=True, help="The archive to write (e.g. digits.kae).")
-@click.option("--bits", type=int, default=None, help="Quantization levels per value: 2**bits (1-8). Default 5.")
 @click.option(
     "--step",
     type=float,
     default=None,
-    help="Or: a step per value such that its rounding moves the decoded pixels by about STEP (RMS, 0-1), e.g. 0.02.",
+    help="Quantization step: each value's rounding moves the decoded pixels by about STEP (RMS, 0-1). "
+    "Default 0.01; larger is smaller and coarser (0.02, 0.04).",
+)
+@click.option("--bits", type=int, default=None, help="Or: 2**bits levels over each code value's range (1-8).")
+@click.option(
+    "--transform/--no-transform",
+    default=None,
+    help="Decorrelate the codes (the decoder-weighted KLT, stored in the archive) before quantizing. "
+    "Default: on with --step, off with --bits.",
 )
 @click.option("--coder", type=click.Choice(["ans", "lzma", "raw"]), default=None, help="Entropy coder (default ans).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing archive.")
-def compress(model_path, inputs, out, bits, step, coder, overwrite):
+def compress(model_path, inputs, out, step, bits, transform, coder, overwrite):
     """Compress image files or folders into one .kae archive of their quantized, entropy-coded codes."""
     from keras_ae import codec, inference
     from keras_ae.models import load
 
     if bits is None and step is None:
-        bits = 5
+        step = 0.01
     files = inference.list_images(inputs)
     ae = load(model_path)
     with _progress(len(files), "encoding") as bar:
         summary = codec.compress(
-            ae, files, out, bits=bits, step=step, coder=coder, overwrite=overwrite, progress=bar.update
-        )
+            ae, files, out, bits=bits, step=step, coder=coder, overwrite=overwrite, progress=bar.update,
+            transform=transform,
+        )  # fmt: skip
     click.echo(
         f"wrote {out}: {summary.images} images in {summary.bytes:,} bytes "
         f"({summary.bytes / summary.images:.1f} B/image; header {summary.header_bytes:,} B)"

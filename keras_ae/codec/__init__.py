@@ -4,7 +4,8 @@
     codec.compress(ae, files, "digits.kae", bits=5)       # images -> one archive
     codec.decompress(ae, "digits.kae", "restored/")        # -> PNGs with the original names
 
-Modules: `quantize` (per-dimension grids), `entropy` (probability model and coders), `container` (the
+Modules: `quantize` (per-dimension grids), `transform` (the decoder-weighted KLT that decorrelates the codes
+before quantizing: transform coding), `entropy` (probability model and coders), `container` (the
 file layout, checksum and bounds), `archive` (files in, files out), `rate` (bytes against PSNR, beside JPEG,
 WebP, PNG), `noise` (uniform noise at the bottleneck while training, imported on its own: it needs Keras).
 docs/kae_format.md describes the format.
@@ -24,6 +25,7 @@ from keras_ae.codec.archive import (
 from keras_ae.codec.container import MAGIC, VERSION, Header, pack, unpack
 from keras_ae.codec.entropy import CODERS, CodeModel, CorruptData, default_coder
 from keras_ae.codec.quantize import Quantizer
+from keras_ae.codec.transform import Transform, decoder_metric
 
 __all__ = [
     "CODERS",
@@ -35,8 +37,10 @@ __all__ = [
     "Header",
     "Quantizer",
     "Summary",
+    "Transform",
     "archive_bytes",
     "compress",
+    "decoder_metric",
     "decompress",
     "default_coder",
     "encode_files",

@@ -20,6 +20,7 @@ import numpy as np
 from keras_ae.codec import container, entropy
 from keras_ae.codec.entropy import CodeModel, CorruptData
 from keras_ae.codec.quantize import Quantizer, decoder_sensitivity
+from keras_ae.codec.transform import Transform, decoder_metric
 from keras_ae.errors import UserError
 
 CHUNK = 256
@@ -27,19 +28,56 @@ CHUNK = 256
 
 @dataclass
 class Codebook:
-    """What turns codes into symbols and symbols into bytes: the quantizer and the probability model."""
+    """What turns codes into symbols and symbols into bytes: an optional transform (see `transform`), the
+    quantizer and the probability model."""
 
     quantizer: Quantizer
     model: CodeModel | None
     coder: str
+    transform: Transform | None = None
 
     @classmethod
-    def fit(cls, codes, bits: int | None = None, step: float | None = None, coder: str | None = None, sensitivity=None):
-        """Fit to example codes. With `step`, pass the decoder's `sensitivity` (see `quantize`)."""
+    def fit(
+        cls,
+        codes,
+        bits: int | None = None,
+        step: float | None = None,
+        coder: str | None = None,
+        sensitivity=None,
+        metric=None,
+    ):
+        """Fit to example codes. With `step`, pass the decoder's `sensitivity` (see `quantize`), or its
+        `metric` (`transform.decoder_metric`) to transform-code: the metric-whitened KLT, then one step for
+        every value, the components that round to zero everywhere left out."""
         coder = entropy.check_coder(coder or entropy.default_coder())
-        quantizer = Quantizer.fit(codes, bits=bits, step=step, sensitivity=sensitivity)
-        model = CodeModel.fit(quantizer.quantize(codes), quantizer.levels) if coder == "ans" else None
-        return cls(quantizer, model, coder)
+        transform = None
+        if metric is not None:
+            transform = Transform.fit(codes, metric)
+            values = transform.forward(codes)
+            if step is not None:
+                used = np.abs(values).max(axis=0) >= step / 2
+                transform = transform.keep(np.flatnonzero(used) if used.any() else [0])
+                values = transform.forward(codes)
+            quantizer = Quantizer.fit(values, bits=bits, step=step, sensitivity=np.ones(values.shape[1]),
+                                      zero_centred=True)  # fmt: skip
+        else:
+            quantizer = Quantizer.fit(codes, bits=bits, step=step, sensitivity=sensitivity)
+        codebook = cls(quantizer, None, coder, transform)
+        if coder == "ans":
+            codebook.model = CodeModel.fit(codebook.symbols(codes), quantizer.levels)
+        return codebook
+
+    def symbols(self, codes) -> np.ndarray:
+        """Codes (N, D) -> integer symbols (N, K)."""
+        return self.quantizer.quantize(codes if self.transform is None else self.transform.forward(codes))
+
+    def codes(self, symbols) -> np.ndarray:
+        """Symbols (N, K) -> the codes (N, D) the decoder gets."""
+        values = self.quantizer.dequantize(symbols)
+        return values if self.transform is None else self.transform.inverse(values)
+
+    def round_trip(self, codes) -> np.ndarray:
+        return self.codes(self.symbols(codes))
 
 
 @dataclass
@@ -86,8 +124,12 @@ def compress(
     codebook: Codebook | None = None,
     overwrite: bool = False,
     progress=None,
+    transform: bool | None = None,
 ) -> Summary:
-    """Compress image `files` into the archive `out` (written whole or not at all)."""
+    """Compress image `files` into the archive `out` (written whole or not at all).
+
+    `transform` (by default: with `step`, not with `bits`) transform-codes the codes first (see `transform`).
+    """
     if not files:
         raise UserError("no images to compress")
     names = [os.path.basename(f) for f in files]
@@ -104,12 +146,16 @@ def compress(
     check_output_file(out, files, overwrite)
     codes = encode_files(ae, files, progress=progress)
     if codebook is None:
-        sensitivity = decoder_sensitivity(ae.decode, codes) if step is not None else None
-        codebook = Codebook.fit(codes, bits=bits, step=step, coder=coder, sensitivity=sensitivity)
-    if codebook.quantizer.size != codes.shape[1]:
-        raise UserError(
-            f"the codebook is for codes of {codebook.quantizer.size} values, the model makes {codes.shape[1]}"
-        )
+        if transform is None:
+            transform = step is not None
+        if transform:
+            codebook = Codebook.fit(codes, bits=bits, step=step, coder=coder, metric=decoder_metric(ae.decode, codes))
+        else:
+            sensitivity = decoder_sensitivity(ae.decode, codes) if step is not None else None
+            codebook = Codebook.fit(codes, bits=bits, step=step, coder=coder, sensitivity=sensitivity)
+    expected = codebook.quantizer.size if codebook.transform is None else codebook.transform.code_size
+    if expected != codes.shape[1]:
+        raise UserError(f"the codebook is for codes of {expected} values, the model makes {codes.shape[1]}")
     data, payload = archive_bytes(ae.fingerprint(), ae.input_shape, names, codes, codebook)
     write_atomic(out, data)
     return Summary(len(files), len(data), len(data) - payload, payload)
@@ -118,7 +164,7 @@ def compress(
 def archive_bytes(fingerprint: str, shape, names, codes: np.ndarray, codebook: Codebook) -> tuple[bytes, int]:
     """The archive as bytes, and how many of them are the entropy-coded payload (the rest is header)."""
     quantizer = codebook.quantizer
-    symbols = quantizer.quantize(codes)
+    symbols = codebook.symbols(codes)
     payload = entropy.encode(symbols, quantizer.levels, codebook.model, codebook.coder)
     header = container.Header(
         fingerprint=fingerprint,
@@ -129,6 +175,7 @@ def archive_bytes(fingerprint: str, shape, names, codes: np.ndarray, codebook: C
         offset=quantizer.offset,
         step=quantizer.step,
         table=codebook.model.to_bytes() if codebook.model is not None else b"",
+        transform=codebook.transform,
     )
     return container.pack(header, payload), len(payload)
 
@@ -148,11 +195,12 @@ def read_archive(path: str, fingerprint: str | None = None) -> tuple[container.H
             )
         model = None
         if header.coder == "ans":
-            model = CodeModel.from_bytes(header.table, header.code_size, header.levels)
-        symbols = entropy.decode(payload, header.count, header.code_size, header.levels, model, header.coder)
+            model = CodeModel.from_bytes(header.table, header.size, header.levels)
+        symbols = entropy.decode(payload, header.count, header.size, header.levels, model, header.coder)
     except CorruptData as error:
         raise UserError(f"{path}: {error}") from None
-    return header, Quantizer(header.offset, header.step, header.levels).dequantize(symbols)
+    quantizer = Quantizer(header.offset, header.step, header.levels)
+    return header, Codebook(quantizer, None, header.coder, header.transform).codes(symbols)
 
 
 def decompress(ae, archive: str, out_dir: str, overwrite: bool = False, progress=None) -> list[str]:

@@ -4,6 +4,9 @@ Layout (little-endian; docs/kae_format.md has the full table):
 
     magic "\\x89KAE\\r\\n\\x1a\\n" | version u8 | header length u32 | header | payload length u32 | payload | CRC-32
 
+Version 2 adds a linear transform of the codes to the header (`transform.Transform`); archives without one
+are still written as version 1, so older readers open them, and this reader opens both.
+
 The CRC-32 covers every byte before it, so a flipped byte anywhere, a truncation or an appended tail is
 caught before anything is decoded. Every size in the header is bounded before anything is allocated, so a
 forged header (with a correct checksum) cannot ask for gigabytes.
@@ -20,9 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from keras_ae.codec.entropy import CODERS, CorruptData
+from keras_ae.codec.transform import Transform
 
 MAGIC = b"\x89KAE\r\n\x1a\n"
-VERSION = 1
+VERSION = 2  # the newest; version 1 is the same without the transform
+VERSIONS = (1, 2)
 MAX_IMAGES = 2**22
 MAX_PIXELS = 2**26  # values per image (H * W * C)
 MAX_CODE_SIZE = 65_535
@@ -45,20 +50,32 @@ class Header:
     offset: np.ndarray  # (code size,) float32, the quantizer's grid
     step: np.ndarray
     table: bytes  # the probability model (CodeModel.to_bytes), empty for coders that need none
+    transform: Transform | None = None  # version 2: codes = transform.inverse(dequantized values)
 
     @property
     def count(self) -> int:
         return len(self.names)
 
     @property
-    def code_size(self) -> int:
+    def size(self) -> int:
+        """Quantized values per image (K): the code size, or the transform's output size."""
         return len(self.offset)
+
+    @property
+    def code_size(self) -> int:
+        """Values per code of the model that wrote the archive (D)."""
+        return len(self.offset) if self.transform is None else self.transform.code_size
 
 
 def pack(header: Header, payload: bytes) -> bytes:
     """The whole archive as bytes."""
     names = _pack_names(header.names)
     height, width, channels = header.shape
+    transform = b""
+    if header.transform is not None:
+        if header.transform.size != header.size:
+            raise ValueError("the transform's output size differs from the quantizer's")
+        transform = struct.pack("<H", header.transform.size) + header.transform.to_bytes()
     body = b"".join(
         [
             _FIXED.pack(
@@ -71,6 +88,7 @@ def pack(header: Header, payload: bytes) -> bytes:
                 CODERS.index(header.coder),
                 header.levels - 1,
             ),
+            transform,
             np.asarray(header.offset, "<f4").tobytes(),
             np.asarray(header.step, "<f4").tobytes(),
             struct.pack("<I", len(header.table)),
@@ -79,7 +97,8 @@ def pack(header: Header, payload: bytes) -> bytes:
             names,
         ]
     )
-    data = _PREFIX.pack(MAGIC, VERSION, len(body)) + body + struct.pack("<I", len(payload)) + payload
+    version = 1 if header.transform is None else 2
+    data = _PREFIX.pack(MAGIC, version, len(body)) + body + struct.pack("<I", len(payload)) + payload
     return data + struct.pack("<I", zlib.crc32(data))
 
 
@@ -90,8 +109,10 @@ def unpack(data: bytes) -> tuple[Header, bytes]:
     if len(data) < _PREFIX.size:
         raise CorruptData("truncated (ends inside the header)")
     _, version, header_length = _PREFIX.unpack_from(data)
-    if version != VERSION:
-        raise CorruptData(f"archive format version {version}; this keras-ae reads version {VERSION}")
+    if version not in VERSIONS:
+        raise CorruptData(
+            f"archive format version {version}; this keras-ae reads versions {', '.join(map(str, VERSIONS))}"
+        )
     if len(data) < _PREFIX.size + header_length + 8:
         raise CorruptData(f"truncated ({len(data)} bytes; the header alone needs {_PREFIX.size + header_length + 8})")
     (checksum,) = struct.unpack_from("<I", data, len(data) - 4)
@@ -102,10 +123,10 @@ def unpack(data: bytes) -> tuple[Header, bytes]:
     (payload_length,) = struct.unpack_from("<I", data, payload_at)
     if payload_at + 4 + payload_length + 4 != len(data):
         raise CorruptData("payload length does not match the file size")
-    return _read_header(body), bytes(data[payload_at + 4 : payload_at + 4 + payload_length])
+    return _read_header(body, version), bytes(data[payload_at + 4 : payload_at + 4 + payload_length])
 
 
-def _read_header(body: memoryview) -> Header:
+def _read_header(body: memoryview, version: int = VERSION) -> Header:
     reader = _Reader(body)
     fingerprint, count, height, width, channels, size, coder, levels = reader.unpack(_FIXED)
     levels += 1
@@ -119,6 +140,13 @@ def _read_header(body: memoryview) -> Header:
         raise CorruptData(f"header claims {count} codes of {size} values (at most {MAX_VALUES:,} values)")
     if coder >= len(CODERS):
         raise CorruptData(f"unknown entropy coder {coder}")
+    transform = None
+    if version >= 2:
+        (values,) = reader.unpack(struct.Struct("<H"))
+        if not 0 < values <= size or values * levels > MAX_TABLE or values * size > MAX_TABLE:
+            raise CorruptData(f"header claims a transform of {size} code values to {values}")
+        transform = Transform.from_bytes(reader.take(Transform.nbytes(size, values)), size, values)
+        size = values
     offset = np.frombuffer(reader.take(4 * size), "<f4").astype(np.float32)
     step = np.frombuffer(reader.take(4 * size), "<f4").astype(np.float32)
     if not (np.all(np.isfinite(offset)) and np.all(np.isfinite(step)) and np.all(step > 0)):
@@ -127,7 +155,9 @@ def _read_header(body: memoryview) -> Header:
     names = _read_names(reader.take(reader.unpack(struct.Struct("<I"))[0]), count)
     if reader.left:
         raise CorruptData(f"{reader.left} unexplained bytes at the end of the header")
-    return Header(fingerprint.hex(), (height, width, channels), names, CODERS[coder], levels, offset, step, table)
+    return Header(
+        fingerprint.hex(), (height, width, channels), names, CODERS[coder], levels, offset, step, table, transform
+    )
 
 
 _NUMBERED = re.compile(r"^(.*?)(\d+)(\D*)$")

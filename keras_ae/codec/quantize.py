@@ -38,8 +38,14 @@ class Quantizer:
         return len(self.offset)
 
     @classmethod
-    def fit(cls, codes: np.ndarray, bits: int | None = None, step: float | None = None, sensitivity=None) -> Quantizer:
-        """Choose the grid from example codes (N, D): either `bits` per value or a `step` (see the module)."""
+    def fit(
+        cls, codes: np.ndarray, bits: int | None = None, step: float | None = None, sensitivity=None, zero_centred=False
+    ) -> Quantizer:
+        """Choose the grid from example codes (N, D): either `bits` per value or a `step` (see the module).
+
+        `zero_centred` (with `step`): the grid holds 0, so values that all round to 0 decode to exactly 0
+        (the grid for transformed values, whose mean is 0).
+        """
         codes = np.asarray(codes, np.float64)
         if codes.ndim != 2 or len(codes) == 0:
             raise UserError("quantization needs at least one code vector")
@@ -58,7 +64,12 @@ class Quantizer:
             if sensitivity is None:
                 sensitivity = 1.0 / np.maximum(codes.std(axis=0), 1e-6)
             widths = np.clip(step / np.maximum(np.asarray(sensitivity, np.float64), 1e-9), 1e-6, None)
-            levels = int(np.max(np.ceil(spread / widths))) + 1
+            if zero_centred:
+                first = np.rint(low / widths)
+                levels = int(np.max(np.rint(high / widths) - first)) + 1
+                low = first * widths
+            else:
+                levels = int(np.max(np.ceil(spread / widths))) + 1
             if levels > MAX_LEVELS:
                 raise UserError(f"--step {step} needs {levels} levels per value; the most is {MAX_LEVELS}")
         return cls(low, widths, levels)

@@ -16,8 +16,10 @@ import numpy as np
 
 from keras_ae.codec.archive import Codebook, archive_bytes
 from keras_ae.codec.quantize import decoder_sensitivity
+from keras_ae.codec.transform import decoder_metric
 
 DEFAULT_SETTINGS = (("bits", 3), ("bits", 4), ("bits", 5), ("bits", 6), ("step", 0.04), ("step", 0.02), ("step", 0.01))
+TRANSFORM_SETTINGS = (("klt", 0.08), ("klt", 0.04), ("klt", 0.03), ("klt", 0.02), ("klt", 0.015), ("klt", 0.01))
 
 
 def as_png_pixels(images: np.ndarray) -> np.ndarray:
@@ -38,22 +40,29 @@ def numbered_names(count: int) -> list[str]:
 def archive_rows(name, encode, decode, fingerprint, x, fit_codes=None, settings=DEFAULT_SETTINGS, coders=("ans",)):
     """One `.kae` archive of all of `x` per quantization setting and coder.
 
+    Settings are `("bits", b)`, `("step", s)` (per-dimension steps scaled by the decoder's sensitivity) or
+    `("klt", s)` (transform coding: the decoder-metric KLT, then one step s; `keras-ae compress --step s`).
     The codebook is fitted on the archived codes (the default of `keras-ae compress`) or on `fit_codes`
     (e.g. the training codes). The quantizer does not depend on the coder, so each setting decodes once.
     """
     codes = encode(x)
     fitted_on = codes if fit_codes is None else fit_codes
-    sensitivity = None
+    sensitivity = metric = None
     if any(kind == "step" for kind, _ in settings):
         sensitivity = decoder_sensitivity(decode, fitted_on)
+    if any(kind == "klt" for kind, _ in settings):
+        metric = decoder_metric(decode, fitted_on)
     rows = []
     for kind, value in settings:
         measured = None
         for coder in coders:
-            codebook = Codebook.fit(fitted_on, coder=coder, sensitivity=sensitivity, **{kind: value})
+            if kind == "klt":
+                codebook = Codebook.fit(fitted_on, step=value, coder=coder, metric=metric)
+            else:
+                codebook = Codebook.fit(fitted_on, coder=coder, sensitivity=sensitivity, **{kind: value})
             data, payload = archive_bytes(fingerprint, x.shape[1:], numbered_names(len(x)), codes, codebook)
             if measured is None:
-                measured = quality(x, decode(codebook.quantizer.dequantize(codebook.quantizer.quantize(codes))))
+                measured = quality(x, decode(codebook.round_trip(codes)))
             rows.append(
                 {
                     "method": name,
