@@ -60,6 +60,24 @@ def test_ans_costs_the_cross_entropy_and_beats_fixed_length():
     assert len(table) < 0.05 * ans
 
 
+def test_a_gaussian_model_costs_less_than_a_histogram_on_bell_shaped_symbols_and_round_trips():
+    rng = np.random.default_rng(4)
+    bell = np.clip(rng.normal(40, 6, size=(2000, 16)).round(), 0, 79).astype(np.int32)
+    flat = rng.integers(0, 16, size=(2000, 16)).astype(np.int32)
+    best = entropy.CodeModel.fit_best(bell, 80)
+    assert best.kind == "gaussian" and len(best.to_bytes()) == 16 * 4
+    histogram = entropy.CodeModel.fit(bell, 80)
+    assert len(best.to_bytes()) + len(entropy.encode(bell, 80, best, "ans")) < len(histogram.to_bytes()) + len(
+        entropy.encode(bell, 80, histogram, "ans")
+    )
+    back = entropy.CodeModel.from_bytes(best.to_bytes(), 16, 80, "gaussian")
+    assert np.array_equal(back.counts, best.counts)
+    assert np.array_equal(entropy.decode(entropy.encode(bell, 80, best, "ans"), 2000, 16, 80, back, "ans"), bell)
+    assert entropy.CodeModel.fit_best(flat, 16).kind == "histogram"  # uniform symbols: the table pays
+    with pytest.raises(entropy.CorruptData):
+        entropy.CodeModel.from_bytes(np.array([[1, 0]] * 16, "<f2").tobytes(), 16, 80, "gaussian")  # std 0
+
+
 def test_container_round_trips_and_names_numbered_files_in_a_few_bytes():
     header = container.Header("ab" * 32, (8, 8, 1), [f"scan_{i:04d}.png" for i in range(3, 503)], "raw", 16,
                               np.zeros(4, np.float32), np.ones(4, np.float32), b"")  # fmt: skip
@@ -202,8 +220,10 @@ def test_a_transformed_archive_is_version_2_and_decodes_what_its_codebook_promis
     from keras_ae.codec.transform import decoder_metric
 
     root, ae, _ = setup
-    assert archive.read_bytes()[8] == 1 and transformed.read_bytes()[8] == 2  # no transform: still version 1
     files = sorted(str(root / "digits" / n) for n in os.listdir(root / "digits"))
+    codec.compress(ae, files, str(tmp_path / "v1.kae"), bits=5, coder="lzma")  # no model kind, no transform
+    assert (tmp_path / "v1.kae").read_bytes()[8] == 1 and transformed.read_bytes()[8] == 2
+    assert np.array_equal(codec.read_archive(str(tmp_path / "v1.kae"))[1], codec.read_archive(str(archive))[1])
     codes = codec.encode_files(ae, files)
     header, decoded = codec.read_archive(str(transformed), ae.fingerprint())
     assert header.transform is not None and header.code_size == 6 and 0 < header.size <= 6

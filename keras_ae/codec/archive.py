@@ -64,7 +64,7 @@ class Codebook:
             quantizer = Quantizer.fit(codes, bits=bits, step=step, sensitivity=sensitivity)
         codebook = cls(quantizer, None, coder, transform)
         if coder == "ans":
-            codebook.model = CodeModel.fit(codebook.symbols(codes), quantizer.levels)
+            codebook.model = CodeModel.fit_best(codebook.symbols(codes), quantizer.levels)
         return codebook
 
     def symbols(self, codes) -> np.ndarray:
@@ -176,6 +176,7 @@ def archive_bytes(fingerprint: str, shape, names, codes: np.ndarray, codebook: C
         step=quantizer.step,
         table=codebook.model.to_bytes() if codebook.model is not None else b"",
         transform=codebook.transform,
+        model=codebook.model.kind if codebook.model is not None else "histogram",
     )
     return container.pack(header, payload), len(payload)
 
@@ -195,7 +196,7 @@ def read_archive(path: str, fingerprint: str | None = None) -> tuple[container.H
             )
         model = None
         if header.coder == "ans":
-            model = CodeModel.from_bytes(header.table, header.size, header.levels)
+            model = CodeModel.from_bytes(header.table, header.size, header.levels, header.model)
         symbols = entropy.decode(payload, header.count, header.size, header.levels, model, header.coder)
     except CorruptData as error:
         raise UserError(f"{path}: {error}") from None

@@ -4,8 +4,9 @@ Layout (little-endian; docs/kae_format.md has the full table):
 
     magic "\\x89KAE\\r\\n\\x1a\\n" | version u8 | header length u32 | header | payload length u32 | payload | CRC-32
 
-Version 2 adds a linear transform of the codes to the header (`transform.Transform`); archives without one
-are still written as version 1, so older readers open them, and this reader opens both.
+Version 2 adds the kind of probability model (histogram or Gaussian) and a linear transform of the codes
+(`transform.Transform`) to the header; archives that need neither are still written as version 1, so older
+readers open them, and this reader opens both.
 
 The CRC-32 covers every byte before it, so a flipped byte anywhere, a truncation or an appended tail is
 caught before anything is decoded. Every size in the header is bounded before anything is allocated, so a
@@ -22,11 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from keras_ae.codec.entropy import CODERS, CorruptData
+from keras_ae.codec.entropy import CODERS, MODELS, CorruptData
 from keras_ae.codec.transform import Transform
 
 MAGIC = b"\x89KAE\r\n\x1a\n"
-VERSION = 2  # the newest; version 1 is the same without the transform
+VERSION = 2  # the newest; version 1 is the same without the model kind and the transform
 VERSIONS = (1, 2)
 MAX_IMAGES = 2**22
 MAX_PIXELS = 2**26  # values per image (H * W * C)
@@ -51,6 +52,7 @@ class Header:
     step: np.ndarray
     table: bytes  # the probability model (CodeModel.to_bytes), empty for coders that need none
     transform: Transform | None = None  # version 2: codes = transform.inverse(dequantized values)
+    model: str = "histogram"  # version 2: what the table holds (entropy.MODELS)
 
     @property
     def count(self) -> int:
@@ -71,11 +73,14 @@ def pack(header: Header, payload: bytes) -> bytes:
     """The whole archive as bytes."""
     names = _pack_names(header.names)
     height, width, channels = header.shape
-    transform = b""
-    if header.transform is not None:
-        if header.transform.size != header.size:
-            raise ValueError("the transform's output size differs from the quantizer's")
-        transform = struct.pack("<H", header.transform.size) + header.transform.to_bytes()
+    version = 1 if header.transform is None and header.model == "histogram" else 2
+    extension = b""  # version 2: model kind u8, transform size K u16 (0: none), the transform
+    if version == 2:
+        extension = struct.pack("<BH", MODELS.index(header.model), 0 if header.transform is None else header.size)
+        if header.transform is not None:
+            if header.transform.size != header.size:
+                raise ValueError("the transform's output size differs from the quantizer's")
+            extension += header.transform.to_bytes()
     body = b"".join(
         [
             _FIXED.pack(
@@ -88,7 +93,7 @@ def pack(header: Header, payload: bytes) -> bytes:
                 CODERS.index(header.coder),
                 header.levels - 1,
             ),
-            transform,
+            extension,
             np.asarray(header.offset, "<f4").tobytes(),
             np.asarray(header.step, "<f4").tobytes(),
             struct.pack("<I", len(header.table)),
@@ -97,7 +102,6 @@ def pack(header: Header, payload: bytes) -> bytes:
             names,
         ]
     )
-    version = 1 if header.transform is None else 2
     data = _PREFIX.pack(MAGIC, version, len(body)) + body + struct.pack("<I", len(payload)) + payload
     return data + struct.pack("<I", zlib.crc32(data))
 
@@ -140,13 +144,16 @@ def _read_header(body: memoryview, version: int = VERSION) -> Header:
         raise CorruptData(f"header claims {count} codes of {size} values (at most {MAX_VALUES:,} values)")
     if coder >= len(CODERS):
         raise CorruptData(f"unknown entropy coder {coder}")
-    transform = None
+    transform, model = None, 0
     if version >= 2:
-        (values,) = reader.unpack(struct.Struct("<H"))
-        if not 0 < values <= size or values * levels > MAX_TABLE or values * size > MAX_TABLE:
-            raise CorruptData(f"header claims a transform of {size} code values to {values}")
-        transform = Transform.from_bytes(reader.take(Transform.nbytes(size, values)), size, values)
-        size = values
+        model, values = reader.unpack(struct.Struct("<BH"))
+        if model >= len(MODELS):
+            raise CorruptData(f"unknown probability model {model}")
+        if values:
+            if values > size or values * size > MAX_TABLE:
+                raise CorruptData(f"header claims a transform of {size} code values to {values}")
+            transform = Transform.from_bytes(reader.take(Transform.nbytes(size, values)), size, values)
+            size = values
     offset = np.frombuffer(reader.take(4 * size), "<f4").astype(np.float32)
     step = np.frombuffer(reader.take(4 * size), "<f4").astype(np.float32)
     if not (np.all(np.isfinite(offset)) and np.all(np.isfinite(step)) and np.all(step > 0)):
@@ -156,8 +163,9 @@ def _read_header(body: memoryview, version: int = VERSION) -> Header:
     if reader.left:
         raise CorruptData(f"{reader.left} unexplained bytes at the end of the header")
     return Header(
-        fingerprint.hex(), (height, width, channels), names, CODERS[coder], levels, offset, step, table, transform
-    )
+        fingerprint.hex(), (height, width, channels), names, CODERS[coder], levels, offset, step, table, transform,
+        MODELS[model],
+    )  # fmt: skip
 
 
 _NUMBERED = re.compile(r"^(.*?)(\d+)(\D*)$")

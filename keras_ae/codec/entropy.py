@@ -1,10 +1,13 @@
 """Entropy coding of quantized codes: each dimension's symbols cost about their entropy, not a fixed width.
 
-The probability model is one histogram per code dimension (`CodeModel`), fitted to example codes. Three
-coders share one interface, `encode(symbols, levels, model, coder)` -> bytes and `decode(...)` -> symbols:
+The probability model (`CodeModel`) is, per code dimension, either a histogram of example symbols (counts in
+the header: any shape, but the table costs bytes) or a Gaussian of their mean and standard deviation (two
+float16 numbers per dimension: transformed codes are close to bell-shaped, and then it costs fewer bits in
+all); `CodeModel.fit_best` keeps whichever makes the smaller file. Three coders share one interface,
+`encode(symbols, levels, model, coder)` -> bytes and `decode(...)` -> symbols:
 
-- `ans`: asymmetric numeral systems with the fitted histograms (the `constriction` package); costs within
-  a fraction of a percent of the histograms' cross-entropy.
+- `ans`: asymmetric numeral systems with the fitted model (the `constriction` package); costs within
+  a fraction of a percent of the model's cross-entropy.
 - `lzma`: the symbols, dimension by dimension, through LZMA (no model needed; the fallback when
   `constriction` is not installed).
 - `raw`: fixed-length codes, ceil(log2(levels)) bits per value: the yardstick the other two must beat.
@@ -24,7 +27,10 @@ import numpy as np
 from keras_ae.errors import UserError
 
 CODERS = ("ans", "lzma", "raw")
+MODELS = ("histogram", "gaussian")
 MAX_COUNT = 127  # one byte per count; coarser counts cost under 0.1% of the payload
+GAUSSIAN_TOTAL = 2**16  # a Gaussian becomes integer counts summing to about this: the same on every machine
+MIN_STD = 0.3  # in steps: narrower Gaussians are not worth the risk of one surprising symbol
 _LZMA_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME}]
 
 
@@ -46,10 +52,33 @@ def check_coder(coder: str) -> str:
 
 class CodeModel:
     """Per-dimension symbol counts (D, levels); probabilities are the counts plus a tenth, normalised (so a
-    symbol never seen in fitting stays encodable, at a price)."""
+    symbol never seen in fitting stays encodable, at a price). A Gaussian model keeps its (mean, std) per
+    dimension in symbols (`params`, float16) and turns them into counts by one fixed integer rounding."""
 
-    def __init__(self, counts):
+    def __init__(self, counts, kind: str = "histogram", params=None):
         self.counts = np.asarray(counts, np.int64)
+        self.kind = kind
+        self.params = params
+
+    @classmethod
+    def fit_gaussian(cls, symbols: np.ndarray, levels: int) -> CodeModel:
+        symbols = np.asarray(symbols, np.float64)
+        params = np.stack([symbols.mean(axis=0), np.maximum(symbols.std(axis=0), MIN_STD)], axis=1)
+        return cls.from_gaussian(params.astype(np.float16), levels)
+
+    @classmethod
+    def from_gaussian(cls, params, levels: int) -> CodeModel:
+        params = np.asarray(params, np.float16)
+        mean, std = params[:, :1].astype(np.float64), params[:, 1:].astype(np.float64)
+        weights = np.exp(-0.5 * ((np.arange(levels) - mean) / std) ** 2)
+        counts = np.floor(GAUSSIAN_TOTAL * weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-300))
+        return cls(counts.astype(np.int64), "gaussian", params)
+
+    @classmethod
+    def fit_best(cls, symbols: np.ndarray, levels: int) -> CodeModel:
+        """The histogram or the Gaussian, whichever costs fewer bits with its own table counted."""
+        models = [cls.fit(symbols, levels), cls.fit_gaussian(symbols, levels)]
+        return min(models, key=lambda m: m.bits_per_value(symbols) * np.asarray(symbols).size + 8 * len(m.to_bytes()))
 
     @classmethod
     def fit(cls, symbols: np.ndarray, levels: int) -> CodeModel:
@@ -65,11 +94,21 @@ class CodeModel:
         return counts / counts.sum()
 
     def to_bytes(self) -> bytes:
-        """LEB128 varints of the counts, through LZMA: a few hundred bytes for a typical 32 x 16 table."""
+        """Histogram: LEB128 varints of the counts, through LZMA (a few hundred bytes for a 32 x 16 table).
+        Gaussian: (mean, std) per dimension as float16 (4 bytes per dimension)."""
+        if self.kind == "gaussian":
+            return np.asarray(self.params, "<f2").tobytes()
         return lzma.compress(_varints(self.counts.ravel()), format=lzma.FORMAT_RAW, filters=_LZMA_FILTERS)
 
     @classmethod
-    def from_bytes(cls, data: bytes, size: int, levels: int) -> CodeModel:
+    def from_bytes(cls, data: bytes, size: int, levels: int, kind: str = "histogram") -> CodeModel:
+        if kind == "gaussian":
+            if len(data) != 4 * size:
+                raise CorruptData(f"Gaussian model of {len(data)} bytes, expected {4 * size}")
+            params = np.frombuffer(data, "<f2").reshape(size, 2)
+            if not (np.all(np.isfinite(params)) and np.all(params[:, 1] >= MIN_STD / 2)):
+                raise CorruptData("Gaussian model holds a bad mean or standard deviation")
+            return cls.from_gaussian(params, levels)
         values = _unvarints(_unlzma(data, 3 * size * levels), size * levels)
         if values.max(initial=0) > MAX_COUNT:
             raise CorruptData("probability table holds an impossible count")
