@@ -26,7 +26,7 @@ for nothing but the final numbers. Settings (label-spreading strength, logistic-
 round's source) and `best_autoencoder` (ties go to the later round) are chosen on the validation labels. One
 autoencoder serves all seeds: it never sees a label (`pretrained=` reuses one from an earlier run).
 
-Runtime: the default (`mnist-5k`, 3 seeds) used 530 CPU-seconds, about 4.5-5 minutes on 2 free cores.
+Runtime: the default (`mnist-5k`, 3 seeds) used 540 CPU-seconds, about 4.5-5 minutes on 2 free cores.
 Writes `runs/classify/` (autoencoder.keras, classifier.keras, metrics.json, config.json,
 accuracy_vs_labels.png, confusion_matrix.png) and exports the classifier to `exported/classify/`
 (SavedModel with a `classify` signature returning `probabilities`, TFLite float32).
