@@ -19,6 +19,7 @@ import tensorflow as tf
 from keras import layers
 
 from keras_ae.errors import UserError
+from keras_ae.training import without_autotune_model
 
 
 def augment(images: tf.Tensor, blur: float = 1.0, noise: float = 0.06) -> tf.Tensor:
@@ -89,7 +90,13 @@ class Judge:
             .map(lambda x, t: (augment(x), t))
         )
         val_ds = tf.data.Dataset.from_tensor_slices((images[val], {n: v[val] for n, v in y.items()})).batch(256)
-        model.fit(train_ds, validation_data=val_ds, epochs=epochs, verbose=0)
+        model.fit(
+            without_autotune_model(train_ds),
+            validation_data=without_autotune_model(val_ds),
+            epochs=epochs,
+            shuffle=False,  # the pipeline shuffles
+            verbose=0,
+        )
         return cls(model, binary, continuous, classes, scales)
 
     def save(self, path: str) -> None:

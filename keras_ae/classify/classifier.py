@@ -19,6 +19,8 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
+from keras_ae.training import without_autotune_model
+
 CLASSIFIER_NAME = "classifier"
 
 
@@ -135,7 +137,13 @@ def fit_classifier(
         ds = ds.map(lambda x, y: (augment(x), y), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.prefetch(tf.data.AUTOTUNE)
     epochs = min(steps, 10)  # a few epochs only so that the history has a shape
-    history = model.fit(ds, epochs=epochs, steps_per_epoch=math.ceil(steps / epochs), verbose=verbose)
+    history = model.fit(
+        without_autotune_model(ds),
+        epochs=epochs,
+        steps_per_epoch=math.ceil(steps / epochs),
+        shuffle=False,  # the pipeline shuffles
+        verbose=verbose,
+    )
     return {key: [float(v) for v in values] for key, values in history.history.items()}
 
 
