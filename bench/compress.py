@@ -89,7 +89,7 @@ def train_models(name, x_train, x_val, epochs: int, cache: str, log=print):
 
 SETTINGS = [("bits", b) for b in (2, 3, 4, 5, 6, 8)] + [("step", s) for s in (0.08, 0.04, 0.03, 0.02, 0.015, 0.01)]
 # transform coding (what `keras-ae compress --step S` does by default): the decoder-metric KLT, one step S
-KLT_SETTINGS = [("klt", s) for s in (0.16, 0.08, 0.04, 0.03, 0.02, 0.015, 0.01, 0.007, 0.005)]
+KLT_SETTINGS = [("klt", s) for s in (0.16, 0.08, 0.04, 0.03, 0.02, 0.015, 0.01, 0.007, 0.005, 0.003)]
 BUDGETS = (4, 6, 8, 10, 12, 16, 20, 24, 32)  # bytes per image at which the AE is compared with PCA
 
 
