@@ -14,10 +14,11 @@ import pytest
 from conftest import assert_one_line_error
 from PIL import Image
 
+import keras_ae.data
 from keras_ae import codec
-from keras_ae.codec import container, entropy
+from keras_ae.codec import container, entropy, rate
 from keras_ae.errors import UserError
-from keras_ae.models import build
+from keras_ae.models import build, load
 
 
 # -- the parts --------------------------------------------------------------------------------------------------
@@ -411,6 +412,26 @@ def test_compress_recipe_writes_an_archive_its_model_decompresses(cli, tmp_path)
                        tmp_path / "restored")  # fmt: skip
     assert code == 0, err
     assert len(os.listdir(tmp_path / "restored")) == metrics["images"]
+
+
+def test_compress_recipe_transform_codes_by_default_and_beats_fixed_length_codes(cli, tmp_path):
+    code, _, err = cli("recipe", "compress", "--dataset", "digits", "--bottleneck", "8", "--epochs", "2",
+                       "--out", tmp_path / "run")  # fmt: skip
+    assert code == 0, err
+    import json
+
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["transform"] and metrics["step"] == 0.01 and metrics["bits"] is None
+    # 180 tiny images: the transform's matrix in the header costs about what it saves, so sizes are only sane here
+    assert 0 < metrics["bytes_per_image"] < 2 * metrics["fixed_length_bytes_per_image"]
+    ae = load(str(tmp_path / "run"))
+    _, codes = codec.read_archive(str(tmp_path / "run" / "validation.kae"), ae.fingerprint())
+    x_val, _ = keras_ae.data.load("digits").arrays("validation")
+    assert codes.shape == (len(x_val), 8) == (metrics["images"], 8)
+    assert abs(rate.quality(x_val, ae.decode(codes))[0] - metrics["psnr"]) < 1e-3  # the archive is what was measured
+    code, _, err = cli("recipe", "compress", "--dataset", "digits", "--bits", "4", "--step", "0.01",
+                       "--out", tmp_path / "both")  # fmt: skip
+    assert code == 2 and "not both" in err and not os.path.exists(tmp_path / "both")
 
 
 def test_more_images_than_an_archive_holds_is_refused_before_reading_them(setup, tmp_path, monkeypatch):

@@ -135,10 +135,11 @@ from keras_ae.cli.recipe import recipe  # noqa: E402
 @click.option("--epochs", default=10, show_default=True)
 @click.option("--batch-size", default=32, show_default=True)
 @click.option("--learning-rate", default=1e-3, show_default=True)
-@click.option("--bits", default=5, show_default=True, help="Quantization of the archive written (2**bits levels).")
+@click.option("--bits", type=int, default=None, help="Per-dimension quantization, 2**bits levels (no transform).")
+@click.option("--step", type=float, default=None, help="Transform coding with this step [default: 0.01].")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--out", default="runs/compress", show_default=True, help="Run folder.")
-def compress_recipe(dataset, model_path, bottleneck, epochs, batch_size, learning_rate, bits, seed, out):
+def compress_recipe(dataset, model_path, bottleneck, epochs, batch_size, learning_rate, bits, step, seed, out):
     """Archive the validation images as codes; bytes vs PSNR against PCA, WebP, JPEG, PNG."""
     from keras_ae.recipes import compress as compress_recipe_module
 
@@ -150,6 +151,7 @@ def compress_recipe(dataset, model_path, bottleneck, epochs, batch_size, learnin
         batch_size=batch_size,
         learning_rate=learning_rate,
         bits=bits,
+        step=step,
         seed=seed,
         out=out,
         echo=click.echo,
