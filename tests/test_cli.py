@@ -160,3 +160,23 @@ def test_tensorboard_logging_needs_its_package(cli, tmp_path, monkeypatch):
     code, _, err = cli("train", "--dataset", "digits", "--out", tmp_path / "o", "--tensorboard", tmp_path / "tb")
     assert_one_line_error(code, err, "--tensorboard", "pip install")
     assert not (tmp_path / "o.partial").exists()
+
+
+def test_commands_hold_back_tensorflows_retracing_notice_and_nothing_else(caplog):
+    """Four models' predict functions, each traced for a full and a shorter last batch, trip TF's counter."""
+    import logging
+
+    from keras_ae.cli import quiet_tensorflow
+
+    quiet_tensorflow()
+    quiet_tensorflow()  # idempotent: one filter
+    tf_logger = logging.getLogger("tensorflow")
+    assert len([f for f in tf_logger.filters if type(f).__name__ == "NoRetracingNotice"]) == 1
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        for _ in range(4):
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+            model.predict(np.zeros((10, 3), np.float32), batch_size=4, verbose=0)  # shapes 4 and 2
+        tf_logger.warning("some other TensorFlow warning")
+    messages = [r.getMessage() for r in caplog.records]
+    assert "some other TensorFlow warning" in messages
+    assert not any("retracing" in m for m in messages)
