@@ -25,12 +25,10 @@ from keras_ae import codec, plots, runs, training
 from keras_ae import data as datasets
 from keras_ae.baselines import PCABaseline
 from keras_ae.codec import rate
-from keras_ae.codec.transform import decoder_metric
 from keras_ae.errors import UserError
 from keras_ae.models import build, load
 
 SETTINGS = (("bits", 2), ("bits", 3), ("bits", 4), ("bits", 5), ("bits", 6), ("bits", 8))
-TRANSFORM_SETTINGS = (("klt", 0.04), ("klt", 0.02), ("klt", 0.01), ("klt", 0.005))
 DEFAULT_STEP = 0.01
 
 
@@ -90,10 +88,7 @@ def run(
 
     # 3. The code model, fitted on the training codes, and the validation images in one archive.
     train_codes = ae.embed(x_train)
-    if step is not None:
-        codebook = codec.Codebook.fit(train_codes, step=step, metric=decoder_metric(ae.decode, train_codes))
-    else:
-        codebook = codec.Codebook.fit(train_codes, bits=bits)
+    codebook = codec.Codebook.for_decoder(ae.decode, train_codes, bits=bits, step=step)  # step: transform-coded
     names = rate.numbered_names(len(x_val))
     archive, payload = codec.archive_bytes(ae.fingerprint(), ae.input_shape, names, ae.embed(x_val), codebook)
     codec.archive.write_atomic(os.path.join(work, "validation.kae"), archive)
@@ -108,11 +103,11 @@ def run(
         "AE", ae.embed, ae.decode, ae.fingerprint(), x_val, fit_codes=train_codes, settings=SETTINGS,
         coders=("ans", "raw"),
     ) + rate.archive_rows(
-        "AE", ae.embed, ae.decode, ae.fingerprint(), x_val, fit_codes=train_codes, settings=TRANSFORM_SETTINGS
+        "AE", ae.embed, ae.decode, ae.fingerprint(), x_val, fit_codes=train_codes, settings=rate.TRANSFORM_SETTINGS
     )  # fmt: skip
     rows += rate.archive_rows(
         "PCA", pca.embed, pca.decode, "0" * 64, x_val, fit_codes=pca.embed(x_train),
-        settings=SETTINGS + TRANSFORM_SETTINGS,
+        settings=SETTINGS + rate.TRANSFORM_SETTINGS,
     )  # fmt: skip
     rows += rate.pillow_rows(x_val, "WEBP", (0, 10, 50, 90))
     rows += rate.pillow_rows(x_val, "JPEG", (5, 20, 50, 90))

@@ -67,6 +67,17 @@ class Codebook:
             codebook.model = CodeModel.fit_best(codebook.symbols(codes), quantizer.levels)
         return codebook
 
+    @classmethod
+    def for_decoder(cls, decode, codes, bits=None, step=None, coder=None, transform: bool | None = None):
+        """`fit`, measuring what it needs from the decoder: with `step`, transform coding by default (its
+        metric), or per-dimension steps (its sensitivity) with `transform=False`; with `bits`, neither."""
+        if transform is None:
+            transform = step is not None
+        if transform:
+            return cls.fit(codes, bits=bits, step=step, coder=coder, metric=decoder_metric(decode, codes))
+        sensitivity = decoder_sensitivity(decode, codes) if step is not None else None
+        return cls.fit(codes, bits=bits, step=step, coder=coder, sensitivity=sensitivity)
+
     def symbols(self, codes) -> np.ndarray:
         """Codes (N, D) -> integer symbols (N, K)."""
         return self.quantizer.quantize(codes if self.transform is None else self.transform.forward(codes))
@@ -146,13 +157,7 @@ def compress(
     check_output_file(out, files, overwrite)
     codes = encode_files(ae, files, progress=progress)
     if codebook is None:
-        if transform is None:
-            transform = step is not None
-        if transform:
-            codebook = Codebook.fit(codes, bits=bits, step=step, coder=coder, metric=decoder_metric(ae.decode, codes))
-        else:
-            sensitivity = decoder_sensitivity(ae.decode, codes) if step is not None else None
-            codebook = Codebook.fit(codes, bits=bits, step=step, coder=coder, sensitivity=sensitivity)
+        codebook = Codebook.for_decoder(ae.decode, codes, bits=bits, step=step, coder=coder, transform=transform)
     expected = codebook.quantizer.size if codebook.transform is None else codebook.transform.code_size
     if expected != codes.shape[1]:
         raise UserError(f"the codebook is for codes of {expected} values, the model makes {codes.shape[1]}")

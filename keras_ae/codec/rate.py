@@ -19,7 +19,7 @@ from keras_ae.codec.quantize import decoder_sensitivity
 from keras_ae.codec.transform import decoder_metric
 
 DEFAULT_SETTINGS = (("bits", 3), ("bits", 4), ("bits", 5), ("bits", 6), ("step", 0.04), ("step", 0.02), ("step", 0.01))
-TRANSFORM_SETTINGS = (("klt", 0.08), ("klt", 0.04), ("klt", 0.03), ("klt", 0.02), ("klt", 0.015), ("klt", 0.01))
+TRANSFORM_SETTINGS = (("klt", 0.04), ("klt", 0.02), ("klt", 0.01), ("klt", 0.005))
 
 
 def as_png_pixels(images: np.ndarray) -> np.ndarray:
