@@ -160,6 +160,16 @@ def run(
             score(method, pool_probabilities, classifiers.predict(model, test), model)
             return pool_probabilities
 
+        def self_train(prefix, guesses, from_scratch, labeled=labeled, validation=validation):
+            """The rounds: each trains a network afresh on the previous guesses' surest, then guesses anew."""
+            for r in range(1, rounds + 1):
+                method = f"{prefix}self_training" + ("" if r == rounds else f"_round{r}")
+                model, correct = _pseudo_labelled(
+                    ae, from_scratch, guesses, pool, pool_labels, labeled, validation, r, config, **common
+                )
+                pseudo_correct.setdefault(method, []).append(correct)
+                guesses = network(method, model)
+
         # 3a. The linear baselines, and label spreading in code space, at every point of the curve. Label
         #     spreading's settings are chosen on the validation labels at --labels-per-class, then kept.
         settings = None
@@ -203,28 +213,14 @@ def run(
         #     averaged; ties go to the first), every later round on the previous round's network's own.
         source = max(sources, key=lambda name: _accuracy(sources[name][validation], pool_labels[validation]))
         chosen_settings.setdefault("self_training_source", []).append(source)
-        guesses = sources[source]
-        for r in range(1, rounds + 1):
-            method = "self_training" if r == rounds else f"self_training_round{r}"
-            model, correct = _pseudo_labelled(
-                ae, False, guesses, pool, pool_labels, labeled, validation, r, config, **common
-            )
-            pseudo_correct.setdefault(method, []).append(correct)
-            guesses = network(method, model)
+        self_train("", sources[source], from_scratch=False)
 
         # 3d. The same network from scratch: labelled images only, then the same rounds on its own guesses.
         model = classifiers.build_classifier(classifiers.copy_encoder(ae.encoder, initialize=True), names)
         classifiers.fit_classifier(
             model, pool[labeled], pool_labels[labeled], scratch_steps, 32, learning_rate, augment, seed
         )
-        guesses = network("scratch", model)
-        for r in range(1, rounds + 1):
-            method = "scratch_self_training" if r == rounds else f"scratch_self_training_round{r}"
-            model, correct = _pseudo_labelled(
-                ae, True, guesses, pool, pool_labels, labeled, validation, r, config, **common
-            )
-            pseudo_correct.setdefault(method, []).append(correct)
-            guesses = network(method, model)
+        self_train("scratch_", network("scratch", model), from_scratch=True)
         line = ", ".join(f"{m} {100 * results[m][seed]['test']:.1f}" for m in results)
         echo(f"seed {seed} ({time.perf_counter() - tick:.0f} s): test accuracy % {line}")
 
