@@ -70,6 +70,40 @@ def test_vae_refuses_a_bad_kl_weight():
         build("dense", (8, 8, 1), 4, hidden=(16,), variational=True, kl_weight=0.0)
 
 
+# -- ACAI ------------------------------------------------------------------------------------------------------
+def test_acai_trains_the_autoencoder_and_its_critic_and_saves_a_plain_model(faces, tmp_path):
+    import tensorflow as tf
+
+    from keras_ae.models.acai import AdversarialInterpolation, interpolation_critic
+
+    x, _ = faces.arrays("train", limit=256)
+    keras.utils.set_random_seed(0)
+    ae = build("conv", faces.shape, 8, filters=(8,), dense_units=16)
+    critic = interpolation_critic(faces.shape, (8,))
+    critic_before = [w.copy() for w in critic.get_weights()]
+    wrapper = AdversarialInterpolation(ae, critic, weight=0.5, seed=0)
+    batches = tf.data.Dataset.from_tensor_slices((x, x)).batch(32)
+    history = training.fit(wrapper, batches, batches.take(2), epochs=3, workdir=str(tmp_path / "run"), verbose=0)
+    assert history["loss"][-1] < history["loss"][0]
+    assert history["critic_loss"][-1] > 0 and history["mix_realism"][-1] >= 0
+    assert len(history["val_loss"]) == 3
+    assert any(not np.array_equal(a, b) for a, b in zip(critic_before, critic.get_weights(), strict=True))
+    # the wrapper trained the autoencoder's own weights: what it computes is what the saved model computes
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(wrapper(x[:8])), ae.reconstruct(x[:8]), atol=1e-6)
+    ae.save(tmp_path / "acai.keras")
+    again = load(tmp_path / "acai.keras")  # a plain keras-ae model: no critic, nothing custom to load
+    np.testing.assert_allclose(again.reconstruct(x[:8]), ae.reconstruct(x[:8]), atol=1e-6)
+
+
+def test_acai_refuses_a_bad_weight(faces):
+    from keras_ae.models.acai import AdversarialInterpolation
+
+    ae = build("conv", faces.shape, 8, filters=(8,), dense_units=16)
+    for weight in (0.0, -1.0, float("nan")):
+        with pytest.raises(UserError, match="--critic-weight"):
+            AdversarialInterpolation(ae, weight=weight)
+
+
 # -- latent operations -----------------------------------------------------------------------------------------
 def test_perturb_and_interpolate(trained):
     ae, _, x, _ = trained
@@ -219,14 +253,15 @@ def test_recipe_writes_pictures_and_judged_numbers(faces, tmp_path, monkeypatch)
     monkeypatch.setattr(generate, "STRENGTHS", (1.0, 2.0))  # two points keep the test short
     out = tmp_path / "run"
     metrics = generate.run(
-        dataset=faces, bottleneck=8, filters=(8, 16), epochs=2, judge_epochs=1, out=str(out), echo=lambda *a: None,
-        verbose=0,
+        dataset=faces, bottleneck=8, filters=(8, 16), epochs=2, judge_epochs=1, critic_weight=0.1, out=str(out),
+        echo=lambda *a: None, verbose=0,
     )  # fmt: skip
     names = set(os.listdir(out))
     assert {"attribute.png", "interpolation.png", "perturbation.png", "latent_attribute.png", "metrics.json"} <= names
-    assert {"ae.keras", "vae.keras", "ae_smile.npz", "vae_smile.npz", "config.json"} <= names
+    assert {"ae.keras", "acai.keras", "vae.keras", "ae_smile.npz", "vae_smile.npz", "config.json"} <= names
     saved = json.loads((out / "metrics.json").read_text())
-    for model in ("ae", "vae"):
+    assert "critic_loss" in json.loads((out / "history.json").read_text())["acai"]
+    for model in ("ae", "acai", "vae"):
         report = saved[model]
         assert 0 <= report["judge"]["agreement"] <= 1
         attribute = report["attribute"]
