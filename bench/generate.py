@@ -18,7 +18,9 @@ class it reads on their plain reconstruction (strength 0 shows what the reconstr
 The strength is chosen on validation digits (held out of every fit) as the largest with "thicker" and
 "class kept" both >= 0.9, then measured on the test digits. Interpolation plausibility: classifier
 confidence on decoded midpoints of random test pairs / that on plain reconstructions (and, beside it, on
-pairs of the same class only, whose midpoint should still be that digit).
+pairs of the same class only, whose midpoint should still be that digit). With `--critic-weight` an ACAI
+autoencoder (the plain one trained with a critic on its decoded mixes, `keras_ae.models.acai`) joins the
+comparison.
 
     python bench/generate.py           # mnist-5k: 4,000 fit / 500 validation / 500 test digits; 437 CPU-s
     python bench/generate.py --dataset ../shared/data/mnist/t10k-images-idx3-ubyte.gz
@@ -39,6 +41,7 @@ from keras_ae import data as datasets  # noqa: E402
 from keras_ae import judge as judges  # noqa: E402
 from keras_ae import latent, training  # noqa: E402
 from keras_ae.models import build  # noqa: E402
+from keras_ae.models.acai import AdversarialInterpolation, interpolation_critic  # noqa: E402
 
 STRENGTHS = (0.0, 0.25, 0.5, 0.625, 0.75, 0.875, 1.0, 1.25, 1.5, 2.0)
 FLOOR = 0.9
@@ -91,6 +94,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--judge-epochs", type=int, default=5)
     parser.add_argument("--kl-weight", type=float, default=0.01)
+    parser.add_argument("--critic-weight", type=float, default=0.1, help="also an ACAI autoencoder (0: none)")
     parser.add_argument("--validation", type=int, default=500, help="training digits held out to choose S's strength")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -124,13 +128,18 @@ def main():
 
     filters = tuple(int(f) for f in args.filters.split(","))
     results, chosen = [], []
-    for name, variational in (("AE", False), ("VAE", True)):
+    models = {"AE": False, "ACAI": False, "VAE": True} if args.critic_weight else {"AE": False, "VAE": True}
+    for name, variational in models.items():
         keras.utils.set_random_seed(args.seed)
         ae = build(
             "conv", data.shape, args.bottleneck, filters=filters, variational=variational, kl_weight=args.kl_weight
         )
-        training.compile_model(ae.autoencoder, decay_steps=args.epochs * training.steps(len(x), 32))
-        ae.autoencoder.fit(x, x, batch_size=32, epochs=args.epochs, shuffle=True, verbose=0)
+        model = ae.autoencoder
+        if name == "ACAI":
+            critic = interpolation_critic(data.shape)
+            model = AdversarialInterpolation(ae, critic, weight=args.critic_weight, seed=args.seed)
+        training.compile_model(model, decay_steps=args.epochs * training.steps(len(x), 32))
+        model.fit(x, x, batch_size=32, epochs=args.epochs, shuffle=True, verbose=0)
         recon = ae.reconstruct(x_test)
         agreement = classifier.agreement(recon, {"label": y_test})["label"]
         psnr = float(np.mean(10 * np.log10(1.0 / np.mean((recon - x_test) ** 2, axis=(1, 2, 3)))))

@@ -3,10 +3,13 @@
 The seed's fourth use. An autoencoder's decoder turns any code into an image, so changing e(X) and decoding
 makes new images: e(X) + e' with e' random (perturbation), a·e(A) + (1 − a)·e(B) (interpolation), and
 e(X) + strength·S where S = centre of the codes of images with an attribute − centre of those without it
-(attribute vectors). This recipe trains a plain conv autoencoder and its variational twin on the same data,
-fits S on the training faces, and measures every edit with a judge: a classifier trained apart from both,
-with blur and noise augmentation so that it reads decoded images fairly (its agreement with the true
-attributes on plain reconstructions is reported first; nothing else it says counts if that is low).
+(attribute vectors). This recipe trains three conv autoencoders of one shape on the same data: a plain one,
+the same trained with ACAI's critic (`keras_ae.models.acai`: a critic guesses how two codes were mixed from
+the decoded mix, and the autoencoder learns to leave it nothing to guess, so a mix decodes to a face rather
+than a blend of two) and a variational twin. It fits S on the training faces and measures every edit with
+a judge: a classifier trained apart from the models, with blur and noise augmentation so that it reads decoded
+images fairly (its agreement with the true attributes on plain reconstructions is reported first; nothing
+else it says counts if that is low).
 
 - `attribute.success`: held-out faces without the attribute that the judge calls "with" after + S;
 - `attribute.preserved`: those whose other attributes (glasses, eyes, position) it judges unchanged, compared
@@ -39,6 +42,7 @@ from keras_ae import latent, plots, runs, training
 from keras_ae.data import smileys
 from keras_ae.errors import UserError
 from keras_ae.models import build
+from keras_ae.models.acai import AdversarialInterpolation, interpolation_critic
 
 STRENGTHS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0)
 POSITION = ("face_x", "face_y")  # continuous attributes the judge reads and + S must keep
@@ -68,7 +72,8 @@ def run(
     bottleneck: int = 32,
     filters=(16, 32),
     kl_weight: float = 0.05,
-    epochs: int = 15,
+    critic_weight: float = 0.1,
+    epochs: int = 20,
     judge_epochs: int = 6,
     batch_size: int = 32,
     learning_rate: float = 1e-3,
@@ -133,17 +138,25 @@ def run(
 
         return check
 
-    # 3. The models: a plain conv autoencoder and (with --variational) its VAE twin, trained alike.
+    # 3. The models: a plain conv autoencoder, (with --critic-weight) the same trained with ACAI's critic on
+    #    its decoded mixes, and (with --variational) its VAE twin, all trained alike.
     work = runs.resume_or_start(out, config, echo)
     judge.save(os.path.join(work, "judge.keras"))
-    kinds = {"ae": False, "vae": True} if variational else {"ae": False}
+    kinds = {"ae": {}}
+    if critic_weight:
+        kinds["acai"] = {"critic_weight": critic_weight}
+    if variational:
+        kinds["vae"] = {"variational": True, "kl_weight": kl_weight}
     histories, pictures = {}, {}
-    for name, is_vae in kinds.items():
-        options = {"kl_weight": kl_weight} if is_vae else {}
-        ae = build("conv", data.shape, bottleneck, filters=filters, variational=is_vae, **options)
+    for name, options in kinds.items():
+        weight = options.pop("critic_weight", None)
+        ae = build("conv", data.shape, bottleneck, filters=filters, **options)
         echo(f"training the {name.upper()} ({ae.autoencoder.count_params():,} parameters, {epochs} epochs)")
+        model = ae.autoencoder
+        if weight:
+            model = AdversarialInterpolation(ae, interpolation_critic(data.shape), weight=weight, seed=seed)
         histories[name] = training.fit(
-            ae.autoencoder,
+            model,
             data.batches("train", batch_size, shuffle=True, seed=seed),
             data.batches("validation", batch_size),
             epochs=epochs,

@@ -196,8 +196,14 @@ def attribute_apply(model_path, vector_path, images, strength, out):
 @click.option("--bottleneck", default=32, show_default=True)
 @click.option("--filters", default="16,32", show_default=True, metavar="16,32", help="Channels per conv stage.")
 @click.option("--kl-weight", default=0.05, show_default=True, help="Weight of the VAE's KL term.")
+@click.option(
+    "--critic-weight",
+    default=0.1,
+    show_default=True,
+    help="Also train an ACAI autoencoder: weight of its critic's verdict on decoded mixes (0: none).",
+)
 @click.option("--variational/--no-variational", default=True, show_default=True, help="Also train the VAE.")
-@click.option("--epochs", default=15, show_default=True)
+@click.option("--epochs", default=20, show_default=True)
 @click.option("--judge-epochs", default=6, show_default=True)
 @click.option("--batch-size", default=32, show_default=True)
 @click.option("--learning-rate", default=1e-3, show_default=True)
@@ -210,6 +216,7 @@ def generate_recipe(
     bottleneck,
     filters,
     kl_weight,
+    critic_weight,
     variational,
     epochs,
     judge_epochs,
@@ -229,6 +236,7 @@ def generate_recipe(
         bottleneck=bottleneck,
         filters=int_list(filters, "--filters"),
         kl_weight=kl_weight,
+        critic_weight=critic_weight,
         variational=variational,
         epochs=epochs,
         judge_epochs=judge_epochs,
