@@ -61,7 +61,7 @@ def main():
     parser.add_argument("--labels-per-class", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=15, help="autoencoder pretraining epochs")
     parser.add_argument("--round-epochs", type=int, default=8, help="epochs over the pseudo-labelled set per round")
-    parser.add_argument("--rounds", type=int, default=3, help="self-training rounds")
+    parser.add_argument("--rounds", type=int, default=4, help="self-training rounds")
     parser.add_argument("--scratch-steps", type=int, default=500)
     parser.add_argument("--finetune-steps", type=int, default=1000)
     parser.add_argument("--curve", default="1,5,10,50,100", help="labels per class for the plot, or none")
