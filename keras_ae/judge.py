@@ -191,10 +191,18 @@ def strength_curve(edit, strengths, success, preserved) -> list[dict]:
     return curve
 
 
-def choose_strength(curve: list[dict], preserved_floor: float = 0.9) -> float:
-    """The most successful strength that keeps `preserved` at the floor (the smallest on ties); if none
-    does, the one with the best sum of the two. Meant for a validation curve, never the test one."""
+def choose_strength(curve: list[dict], preserved_floor: float = 0.9, success_goal: float = 0.9) -> float:
+    """The weakest strength whose success reaches `success_goal` while `preserved` stays at the floor; if
+    none does, the most successful one that keeps the floor (the smallest on ties); if none keeps it, the one
+    with the best sum of the two. Meant for a validation curve, never the test one.
+
+    The weakest one that is enough, not the most successful: `preserved` falls off a cliff as the strength
+    grows, and the most successful strength that still keeps the floor on validation is the last one before
+    the cliff, so on other faces it lands past it about half the time."""
     keeping = [point for point in curve if point["preserved"] >= preserved_floor]
+    enough = [point for point in keeping if point["success"] >= success_goal]
+    if enough:
+        return min(point["strength"] for point in enough)
     if keeping:
         return max(keeping, key=lambda p: (p["success"], -p["strength"]))["strength"]
     return max(curve, key=lambda p: (p["success"] + p["preserved"], -p["strength"]))["strength"]

@@ -104,6 +104,22 @@ def test_acai_refuses_a_bad_weight(faces):
             AdversarialInterpolation(ae, weight=weight)
 
 
+def test_choose_strength_takes_the_weakest_that_is_enough():
+    from keras_ae.judge import choose_strength
+
+    def curve(*points):
+        return [{"strength": s, "success": a, "preserved": b} for s, a, b in points]
+
+    # success reaches the goal at 1.25 and keeps climbing until preserved falls off at 2.5: take 1.25
+    cliff = curve((1.0, 0.65, 0.98), (1.25, 0.91, 0.96), (1.5, 0.95, 0.93), (2.0, 0.97, 0.90), (2.5, 1.0, 0.7))
+    assert choose_strength(cliff) == 1.25
+    # nothing reaches the goal while keeping the floor: the most successful that keeps it
+    short = curve((1.0, 0.65, 0.93), (1.25, 0.88, 0.91), (1.5, 0.97, 0.85))
+    assert choose_strength(short) == 1.25
+    # nothing keeps the floor: the best sum
+    assert choose_strength(curve((1.0, 0.5, 0.8), (2.0, 0.6, 0.6))) == 1.0
+
+
 # -- latent operations -----------------------------------------------------------------------------------------
 def test_perturb_and_interpolate(trained):
     ae, _, x, _ = trained
@@ -270,7 +286,7 @@ def test_recipe_writes_pictures_and_judged_numbers(faces, tmp_path, monkeypatch)
         # the strength is the validation curve's choice, then measured on the test faces
         from keras_ae.judge import choose_strength
 
-        assert attribute["strength"] == choose_strength(curve, generate.PRESERVED_FLOOR)
+        assert attribute["strength"] == choose_strength(curve, generate.PRESERVED_FLOOR, generate.SUCCESS_GOAL)
         at = next(p for p in attribute["test_curve"] if p["strength"] == attribute["strength"])
         assert (at["success"], at["preserved"]) == (attribute["success"], attribute["preserved"])
         interpolation = report["interpolation"]
