@@ -22,7 +22,7 @@ else it says counts if that is low).
 
 Data: the built-in `smileys` (attribute `smile`), or any data set with attributes (`celeba:/path`, `Smiling`).
 Runtime: the default run (6,000 smileys, 32x32, a judge and three models of 20 epochs; the ACAI one costs 2.7
-times the plain one per step) used 847 CPU-seconds (`/usr/bin/time`: 810 s user + 37 s system).
+times the plain one per step) took 7 min 16 s on 2 free cores (`/usr/bin/time`: 701 s user + 47 s system).
 Writes into `--out`: attribute.png, interpolation.png, perturbation.png, latent_attribute.png, metrics.json,
 config.json, history.json, judge.keras (+ .json: its heads), and per model `{ae,acai,vae}.keras` with its
 fitted vector `{ae,acai,vae}_<attribute>.npz`.

@@ -21,7 +21,7 @@ import keras
 from keras import layers
 
 from keras_ae.errors import UserError
-from keras_ae.models.autoencoder import Autoencoder, fingerprint
+from keras_ae.models.autoencoder import Autoencoder
 
 DEFAULT_GAMMA = 0.2
 
@@ -115,6 +115,3 @@ class AdversarialInterpolation(keras.Model):
         x, y = data[0], data[1]
         self.loss_tracker.update_state(self.compute_loss(x=x, y=y, y_pred=self(x), training=False))
         return {"loss": self.loss_tracker.result()}
-
-    def fingerprint(self) -> str:
-        return fingerprint(self.ae.autoencoder)
