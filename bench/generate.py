@@ -22,7 +22,7 @@ pairs of the same class only, whose midpoint should still be that digit). With `
 autoencoder (the plain one trained with a critic on its decoded mixes, `keras_ae.models.acai`) joins the
 comparison.
 
-    python bench/generate.py           # mnist-5k: 4,000 fit / 500 validation / 500 test digits; 437 CPU-s
+    python bench/generate.py           # mnist-5k: 4,000 fit / 500 validation / 500 test digits; 968 CPU-s
     python bench/generate.py --dataset ../shared/data/mnist/t10k-images-idx3-ubyte.gz
 """
 

@@ -90,6 +90,8 @@ def run(
     training.check_settings(epochs, "mse", learning_rate)
     if judge_epochs < 1:
         raise UserError(f"--judge-epochs must be at least 1, got {judge_epochs}")
+    if not 0 <= critic_weight < float("inf"):
+        raise UserError(f"--critic-weight must be 0 (no ACAI model) or a positive number, got {critic_weight}")
 
     # 1. Data with attributes; the validation split is halved into validation (to choose the strength)
     #    and test (to measure at that strength).
@@ -145,17 +147,16 @@ def run(
     judge.save(os.path.join(work, "judge.keras"))
     kinds = {"ae": {}}
     if critic_weight:
-        kinds["acai"] = {"critic_weight": critic_weight}
+        kinds["acai"] = {}
     if variational:
         kinds["vae"] = {"variational": True, "kl_weight": kl_weight}
     histories, pictures = {}, {}
     for name, options in kinds.items():
-        weight = options.pop("critic_weight", None)
         ae = build("conv", data.shape, bottleneck, filters=filters, **options)
         echo(f"training the {name.upper()} ({ae.autoencoder.count_params():,} parameters, {epochs} epochs)")
         model = ae.autoencoder
-        if weight:
-            model = AdversarialInterpolation(ae, interpolation_critic(data.shape), weight=weight, seed=seed)
+        if name == "acai":
+            model = AdversarialInterpolation(ae, interpolation_critic(data.shape), weight=critic_weight, seed=seed)
         histories[name] = training.fit(
             model,
             data.batches("train", batch_size, shuffle=True, seed=seed),

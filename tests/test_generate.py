@@ -304,6 +304,9 @@ def test_recipe_refuses_unknown_attributes(cli, tmp_path):
     code, _, err = cli("recipe", "generate", "--attribute", "beard", "--out", tmp_path / "run")
     assert_one_line_error(code, err, "--attribute beard", "smile, glasses")
     assert not os.path.exists(tmp_path / "run")
+    code, _, err = cli("recipe", "generate", "--critic-weight", "-1", "--out", tmp_path / "run")
+    assert_one_line_error(code, err, "--critic-weight", "-1")
+    assert not os.path.exists(tmp_path / "run")
 
 
 # -- CelebA ----------------------------------------------------------------------------------------------------
