@@ -63,7 +63,6 @@ class AdversarialInterpolation(keras.Model):
             raise UserError(f"--critic-weight must be a positive number, got {weight}")
         if not 0 <= gamma <= 1:
             raise UserError(f"the critic's gamma must lie in [0, 1], got {gamma}")
-        self.ae = ae
         self.encoder, self.decoder = ae.encoder, ae.decoder
         self.critic = critic or interpolation_critic(ae.input_shape)
         self.weight = float(weight)
