@@ -1,0 +1,154 @@
+"""Export a fully convolutional image-to-image model (a photo denoiser) for images of any height and width.
+
+    from keras_ae.export import image_model
+    image_model.write_saved_model(model, "out/saved_model")              # `denoise`: (batch, H, W, C), any H, W
+    image_model.write_tflite(model, "out/model_float32.tflite", "float32")  # (1, H, W, C): resize the input
+
+A U-Net that halves the image k times only takes sizes that are multiples of 2**k. The exported signatures take
+any size: they pad the image by reflection up to the next multiple, run the model and crop the result back, then
+clip it to [0, 1], so an app calls them on the photo as it is. The `.keras` file stays the bare model (plain Keras
+layers, loadable without keras-ae); `predict_any_size` does the same padding around it in Python.
+
+TFLite files hold one signature `denoise` with input `images` of shape (1, 1, 1, C) in the file; LiteRT's
+`interpreter.resize_tensor_input(index, (1, H, W, C))` then `allocate_tensors()` sets the size (measured to work:
+tests/test_pretrained.py). No Flex ops: the pad, slice and convolution ops are all TFLite builtins.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import warnings
+
+import numpy as np
+
+from keras_ae.errors import UserError
+
+SIGNATURE = "denoise"
+INPUT_NAME = "images"
+OUTPUT_NAME = "images"
+
+
+def size_multiple(model) -> int:
+    """The factor H and W must be multiples of: 2**(number of stride-2 downsamplings on the way down)."""
+    import keras
+
+    factor = 1
+    downsampling = (keras.layers.Conv2D, keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
+    for layer in model.layers:
+        if isinstance(layer, downsampling) and not isinstance(layer, keras.layers.Conv2DTranspose):
+            factor *= max(int(s) for s in layer.strides)
+    return factor
+
+
+def check_image_model(model) -> int:
+    """The number of channels of a (None, None, None, C) -> (None, None, None, C) model; a UserError otherwise."""
+    shape_in, shape_out = tuple(model.input_shape), tuple(model.output_shape)
+    if len(shape_in) != 4 or shape_in != shape_out or shape_in[-1] is None:
+        raise UserError(f"not an image-to-image model (input {shape_in}, output {shape_out})")
+    if shape_in[1:3] != (None, None):
+        raise UserError(f"the model takes a fixed size {shape_in[1:3]}; export it with `keras-ae export` instead")
+    return int(shape_in[-1])
+
+
+def padded_call(model, multiple: int):
+    """A TensorFlow function (B, H, W, C) -> (B, H, W, C): reflect-pad to `multiple`, run, crop, clip to [0, 1]."""
+    import tensorflow as tf
+
+    def call(images):
+        height, width = tf.shape(images)[1], tf.shape(images)[2]
+        pad_h = tf.math.floormod(-height, multiple)
+        pad_w = tf.math.floormod(-width, multiple)
+        padded = tf.pad(images, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="REFLECT")
+        # a pad by computed amounts loses every static dimension; TFLite's Conv2D needs the channels back
+        padded = tf.reshape(padded, [-1, height + pad_h, width + pad_w, images.shape[-1]])
+        out = model(padded, training=False)[:, :height, :width, :]
+        return {OUTPUT_NAME: tf.clip_by_value(out, 0.0, 1.0)}
+
+    return call
+
+
+def predict_any_size(model, images: np.ndarray, multiple: int | None = None) -> np.ndarray:
+    """Run the bare Keras model on (H, W, C) or (N, H, W, C) images of any size, as the signatures do."""
+    images = np.asarray(images, np.float32)
+    single = images.ndim == 3
+    batch = images[None] if single else images
+    multiple = multiple or size_multiple(model)
+    height, width = batch.shape[1:3]
+    pad_h, pad_w = (-height) % multiple, (-width) % multiple
+    if pad_h >= height or pad_w >= width:
+        raise UserError(
+            f"image of {height}x{width} pixels is too small for this model (at least {multiple}x{multiple})"
+        )
+    padded = np.pad(batch, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="reflect")
+    out = np.asarray(model(padded, training=False))[:, :height, :width]
+    out = np.clip(out, 0.0, 1.0).astype(np.float32)
+    return out[0] if single else out
+
+
+def write_saved_model(model, path: str, multiple: int | None = None) -> None:
+    """A SavedModel whose `denoise` signature (also `serving_default`) takes (batch, H, W, C), any H and W."""
+    import keras
+    import tensorflow as tf
+
+    channels = check_image_model(model)
+    multiple = multiple or size_multiple(model)
+    archive = keras.export.ExportArchive()
+    spec = tf.TensorSpec((None, None, None, channels), tf.float32, name=INPUT_NAME)
+    archive.add_endpoint(SIGNATURE, padded_call(model, multiple), input_signature=[spec])
+    archive.write_out(path, verbose=False)
+
+
+def write_tflite(model, path: str, mode: str = "float32", representative=None, multiple: int | None = None) -> None:
+    """One `.tflite` file (`float32` or `int8` weights and activations, float32 input and output) whose
+    `denoise` signature takes (1, H, W, C) after `resize_tensor_input`.
+
+    `representative` (int8): an iterable of (H, W, C) or (1, H, W, C) float32 noisy images to calibrate with.
+    """
+    import keras
+    import tensorflow as tf
+
+    from keras_ae.export import tflite
+
+    if mode not in ("float32", "int8"):
+        raise UserError(f"quantization mode {mode!r}: this export writes float32 or int8")
+    channels = check_image_model(model)
+    multiple = multiple or size_multiple(model)
+    source = tempfile.mkdtemp(prefix=".tflite-source-")
+    try:
+        archive = keras.export.ExportArchive()
+        spec = tf.TensorSpec((1, None, None, channels), tf.float32, name=INPUT_NAME)
+        archive.add_endpoint(SIGNATURE, padded_call(model, multiple), input_signature=[spec])
+        archive.write_out(source, verbose=False)
+        feed = None
+        if mode == "int8":
+            if representative is None:
+                raise UserError("int8 quantization needs representative images to calibrate")
+            images = [np.asarray(x, np.float32).reshape((1, *np.shape(x)[-3:])) for x in representative]
+
+            def feed():
+                for x in images:
+                    yield SIGNATURE, {INPUT_NAME: x}
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            content = tflite.convert(source, [SIGNATURE], mode, feed)
+    finally:
+        shutil.rmtree(source, ignore_errors=True)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(content)
+    os.replace(tmp, path)
+
+
+def run_tflite(interpreter, image: np.ndarray) -> np.ndarray:
+    """Denoise one (H, W, C) float image with a LiteRT/TFLite interpreter of a file `write_tflite` wrote
+    (resizes its input to the image; the interpreter is reused across images of the same size)."""
+    image = np.asarray(image, np.float32)
+    details = interpreter.get_signature_runner(SIGNATURE).get_input_details()[INPUT_NAME]
+    if tuple(details["shape"][1:3]) != image.shape[:2]:
+        interpreter.resize_tensor_input(details["index"], (1, *image.shape), strict=False)
+        interpreter.allocate_tensors()
+    runner = interpreter.get_signature_runner(SIGNATURE)
+    return runner(**{INPUT_NAME: image[None]})[OUTPUT_NAME][0]
