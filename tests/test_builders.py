@@ -1,0 +1,154 @@
+"""Every builder and every custom layer through the shared checks of `harness.py`: build on a tiny input,
+`.keras` safe-mode round trip, SavedModel and TFLite parity, mixed precision. Each class says only how to
+build its model, small enough that the checks take seconds."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from harness import AnySizeImageChecks, LayerChecks, ModelChecks
+
+from keras_ae.models import build, conv1d_autoencoder, conv_autoencoder, dense_autoencoder
+
+AWKWARD_SHAPES = ((25, 31, 3), (28, 28, 1))  # sizes no stage divides: padded on the way in, cropped on the way out
+
+
+# -- builders ------------------------------------------------------------------------------------------------
+class TestDenseAutoencoder(ModelChecks):
+    shapes = AWKWARD_SHAPES
+    variants = ({"batch_norm": True, "dropout": 0.1, "sparsity": 1e-3, "activation": "elu", "standardize": (0.5, 0.2)},)
+
+    def build(self, input_shape, **options):
+        return dense_autoencoder(input_shape, hidden=(16,), bottleneck=4, **options)
+
+
+class TestConvAutoencoder(ModelChecks):
+    shapes = AWKWARD_SHAPES
+    variants = ({"batch_norm": True, "dropout": 0.2, "sparsity": 1e-4, "activation": "gelu", "output": "sigmoid"},)
+
+    def build(self, input_shape, **options):
+        return conv_autoencoder(input_shape, filters=(4, 8), bottleneck=3, dense_units=8, **options)
+
+
+class TestConvTransposeAutoencoder(ModelChecks):
+    """Conv2DTranspose decoders convert to full-integer TFLite too."""
+
+    quantize = ("float32", "int8")
+
+    def build(self, input_shape, **options):
+        return conv_autoencoder(input_shape, filters=(4,), bottleneck=3, dense_units=0, upsampling="transpose")
+
+
+class TestConv1dAutoencoder(ModelChecks):
+    input_shape = (32, 2)
+    shapes = ((37, 1),)
+    variants = ({"standardize": ([0.5, 0.4], [0.25, 0.3])},)
+
+    def build(self, input_shape, **options):
+        return conv1d_autoencoder(input_shape, filters=(4, 8), bottleneck=3, kernel_size=3, dense_units=8, **options)
+
+
+class TestVariationalAutoencoder(ModelChecks):
+    shapes = AWKWARD_SHAPES[:1]
+
+    def build(self, input_shape, **options):
+        return build("conv", input_shape, 3, filters=(4,), variational=True, dense_units=8, **options)
+
+
+class TestUnetDenoiser(ModelChecks):
+    shapes = AWKWARD_SHAPES[:1]
+
+    def build(self, input_shape, **options):
+        from keras_ae.models.unet import unet_denoiser
+
+        return unet_denoiser(input_shape, filters=(4, 8), **options)
+
+
+class TestKerasIoDenoiser(ModelChecks):
+    shapes = AWKWARD_SHAPES[:1]
+
+    def build(self, input_shape, **options):
+        from keras_ae.models.reference import keras_io_denoiser
+
+        return keras_io_denoiser(input_shape)
+
+
+class TestPhotoDenoiser(AnySizeImageChecks):
+    """Any size: built once, called on 8x8 and 12x20 RGB; exported signatures called on 10x13 (padded to 12x16)."""
+
+    shapes = ((12, 20, 3),)
+    export_shape = (10, 13, 1)
+
+    def build(self, input_shape, **options):
+        from keras_ae.models.photo import photo_denoiser
+
+        return photo_denoiser(channels=input_shape[-1], filters=(4, 8, 16), **options)
+
+
+# -- custom layers, each inside the smallest model that uses it -------------------------------------------------
+class TestClipToRange(LayerChecks):
+    input_shape = (6,)
+
+    def make_layer(self):
+        from keras_ae.models.layers import ClipToRange
+
+        return ClipToRange(0.0, 1.0, name="clip")
+
+    def test_linear_in_training_and_clipped_at_inference(self):
+        x = np.array([[-0.5, 0.3, 1.7]], np.float32)
+        np.testing.assert_allclose(self.make_layer()(x, training=True), x)
+        np.testing.assert_allclose(self.make_layer()(x, training=False), [[0.0, 0.3, 1.0]])
+
+
+class TestStandardize(LayerChecks):
+    input_shape = (6,)
+
+    def make_layer(self):
+        from keras_ae.models.layers import Standardize
+
+        return Standardize(np.linspace(0.1, 0.6, 6), np.linspace(0.2, 0.7, 6), name="standardize")
+
+
+class TestReconstructionError(LayerChecks):
+    input_shape = (6,)
+
+    def make_layer(self):
+        from keras_ae.models.layers import ReconstructionError
+
+        return ReconstructionError(scale=np.linspace(0.5, 1.0, 6), name="score")
+
+    def wrap(self, inputs, layer):
+        return layer([inputs, keras.layers.Dense(6, name="reconstruction")(inputs)])
+
+
+class TestVariationalSampling(LayerChecks):
+    input_shape = (6,)
+
+    def make_layer(self):
+        from keras_ae.models.vae import VariationalSampling
+
+        return VariationalSampling(kl_weight=0.5, seed=1, name="sampling")
+
+    def wrap(self, inputs, layer):
+        return layer([keras.layers.Dense(3, name="mean")(inputs), keras.layers.Dense(3, name="log_var")(inputs)])
+
+
+class TestQuantizationNoise(LayerChecks):
+    input_shape = (6,)
+
+    def make_layer(self):
+        from keras_ae.codec.rounding import QuantizationNoise
+
+        return QuantizationNoise(width=0.1, rate_weight=0.01, seed=1, name="quantization_noise")
+
+
+class TestClassProbabilities(LayerChecks):
+    input_shape = (6,)
+
+    def make_layer(self):
+        from keras_ae.classify.classifier import ClassProbabilities
+
+        return ClassProbabilities(["cat", "dog", "owl"], name="probabilities")
+
+    def wrap(self, inputs, layer):
+        return layer(keras.layers.Dense(3, name="logits")(inputs))
