@@ -14,7 +14,7 @@ which leave the statistics of photos and noise unchanged). Epoch e draws from a 
 Images are decoded once and kept in memory when their float32 pixels fit in `memory_bytes` (1 GiB); a larger
 set stays on disk as file names and is streamed: each visit to a file decodes it once and takes
 `crops_per_visit` crops from it, and a shuffle buffer mixes the visits. 8-bit files are divided by 255 and
-16-bit files (PNG/TIFF, PIL mode I;16) by 65535, so a 16-bit scan keeps all of its precision.
+16-bit files (PNG/TIFF) by 65535, so a 16-bit scan keeps all of its precision (`keras_ae.io.read_image`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import tensorflow as tf
 
 from keras_ae.errors import UserError
 
-PATCH_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff")
 MEMORY_BYTES = 1 << 30
 CROPS_PER_VISIT = 8
 SHUFFLE_BUFFER = 512
@@ -37,52 +36,12 @@ SHUFFLE_BUFFER = 512
 def read_image(path: str, channels: int | None = None) -> np.ndarray:
     """One image file -> (H, W, C) float32 in [0, 1], keeping its bit depth (8-bit / 255, 16-bit / 65535).
 
-    `channels` 1 converts colour to gray (ITU-R 601 luma, as PIL does), 3 repeats gray; None keeps the file's.
+    `channels` 1 converts colour to gray (ITU-R 601 luma), 3 repeats gray; None keeps the file's. The reading
+    is `keras_ae.io.read_image`'s (one reader for every command); this only drops the bit depth it returns.
     """
-    try:
-        from keras_ae import io as kae_io  # the reliability helper's one image reader, when present
+    from keras_ae import io
 
-        reader = getattr(kae_io, "read_image", None)
-    except ImportError:
-        reader = None
-    if reader is not None:
-        image = np.asarray(reader(path), np.float32)
-        if image.ndim == 2:
-            image = image[..., None]
-    else:
-        image = _read_with_pil(path)
-    return _to_channels(image, channels)
-
-
-def _read_with_pil(path: str) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as file:
-            file.load()
-            mode = file.mode
-            if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
-                pixels = np.asarray(file, np.uint16).astype(np.float32) / 65535.0
-            elif mode == "I":  # 32-bit integer container: PIL's mode for 16-bit PNGs
-                pixels = np.asarray(file, np.float64)
-                pixels = (pixels / (65535.0 if pixels.max() > 255 else 255.0)).astype(np.float32)
-            elif mode == "F":
-                pixels = np.asarray(file, np.float32)
-            elif mode in ("1", "L"):
-                pixels = np.asarray(file.convert("L"), np.float32) / 255.0
-            else:  # RGB, RGBA, LA, P, CMYK...: 8 bits per channel
-                gray = mode in ("LA",) or (mode == "P" and _palette_is_gray(file))
-                pixels = np.asarray(file.convert("L" if gray else "RGB"), np.float32) / 255.0
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise UserError(f"cannot read image {path}: {error}") from None
-    if pixels.ndim == 2:
-        pixels = pixels[..., None]
-    return np.clip(pixels, 0.0, 1.0)
-
-
-def _palette_is_gray(image) -> bool:
-    rgb = np.asarray(image.convert("RGB"))
-    return bool(np.all(rgb[..., 0] == rgb[..., 1]) and np.all(rgb[..., 1] == rgb[..., 2]))
+    return io.read_image(path, channels)[0]
 
 
 def _to_channels(image: np.ndarray, channels: int | None) -> np.ndarray:
@@ -100,15 +59,10 @@ def _to_channels(image: np.ndarray, channels: int | None) -> np.ndarray:
 
 def _image_header(path: str):
     """(H, W, channels) from the file's header, without decoding pixels."""
-    from PIL import Image, UnidentifiedImageError
+    from keras_ae import io
 
-    try:
-        with Image.open(path) as file:
-            width, height = file.size
-            channels = 1 if file.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F") else 3
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise UserError(f"cannot read image {path}: {error}") from None
-    return height, width, channels
+    info = io.image_info(path)
+    return info.height, info.width, info.channels
 
 
 @dataclass
@@ -173,16 +127,18 @@ def from_arrays(images: Sequence[np.ndarray], names=None, channels: int | None =
 
 def list_image_files(root: str) -> list[str]:
     """Image files directly in `root` or below it, sorted."""
+    from keras_ae import io
+
     if not os.path.isdir(root):
         raise UserError(f"{root}: no such folder")
     files = sorted(
         os.path.join(folder, name)
         for folder, _, names in os.walk(root)
         for name in names
-        if name.lower().endswith(PATCH_EXTENSIONS) and not name.startswith(".")
+        if io.is_image_file(name) and not name.startswith(".")
     )
     if not files:
-        raise UserError(f"{root} holds no image files ({', '.join(PATCH_EXTENSIONS)})")
+        raise UserError(f"{root} holds no image files ({', '.join(io.IMAGE_EXTENSIONS)})")
     return files
 
 
@@ -202,6 +158,57 @@ def load_images(source, channels: int | None = None, memory_bytes: int = MEMORY_
         arrays = [read_image(p, channels) for p in paths]
         return ImageSet(names, [a.shape[:2] for a in arrays], channels, arrays=arrays, paths=paths)
     return ImageSet(names, sizes, channels, paths=paths)
+
+
+@dataclass
+class PhotoData:
+    """Training and validation images of any sizes: what `load_photos` gives and patch training takes."""
+
+    name: str
+    train: ImageSet
+    validation: ImageSet
+    info: dict | None = None
+
+    @property
+    def channels(self) -> int:
+        return self.train.channels
+
+
+def load_photos(spec: str, seed: int = 0, channels: int | None = None, memory_bytes: int = MEMORY_BYTES) -> PhotoData:
+    """`photos`, `photos-test` (built in) or a folder -> `PhotoData`. A folder's files are split by `seed`:
+    about 10% of them (at least one) are held out whole for validation."""
+    from keras_ae.data import sources
+
+    builtin = getattr(sources, "PHOTO_SETS", {})
+    if spec in builtin:
+        return builtin[spec](seed=seed)
+    if not os.path.isdir(spec):
+        names = ", ".join(builtin) or "photos"
+        raise UserError(f"--dataset {spec}: not a folder of images nor a built-in photo set ({names})")
+    from keras_ae.data.dataset import split_indices
+
+    files = list_image_files(spec)
+    if len(files) < 2:
+        raise UserError(f"--dataset {spec}: needs at least 2 images (one is held out for validation), found 1")
+    train_idx, val_idx = split_indices(len(files), seed)
+    images = load_images(files, channels=channels, memory_bytes=memory_bytes)
+    return PhotoData(spec, images.subset(sorted(train_idx)), images.subset(sorted(val_idx)), info={"files": len(files)})
+
+
+def mixed_sizes(spec: str) -> bool:
+    """Whether a `--dataset` names images of different sizes: a built-in photo set, or a folder whose files
+    (read from their headers only) are not all one size."""
+    from keras_ae.data import sources
+
+    if spec in getattr(sources, "PHOTO_SETS", {}):
+        return True
+    if not os.path.isdir(str(spec)):
+        return False
+    try:
+        files = list_image_files(str(spec))
+    except UserError:
+        return False
+    return len({_image_header(f)[:2] for f in files}) > 1
 
 
 def as_image_set(images) -> ImageSet:
@@ -299,6 +306,9 @@ def fixed_patches(images, patch: int = 64, count: int = 64, seed: int = 0) -> np
 
 __all__ = [
     "ImageSet",
+    "PhotoData",
+    "load_photos",
+    "mixed_sizes",
     "as_image_set",
     "check_patch",
     "fixed_patches",
