@@ -15,7 +15,7 @@ rows are cached in --cache, so a rerun of one set (`--sets notmnist`) redraws th
 
     python bench/compress.py --noise-experiment 1e-4,5e-4,3e-3,1e-2 [--cache /tmp/kae_bench]
 
-trains AE-32 on MNIST once per rate weight with `keras_ae.codec.noise` (uniform noise of width 1 at the
+trains AE-32 on MNIST once per rate weight with `keras_ae.codec.rounding` (uniform noise of width 1 at the
 bottleneck while training, plus that L1 rate weight) and prints its floors beside the plain AE-32 of the cached
 MNIST run (run the MNIST bench first).
 """
@@ -213,7 +213,7 @@ TITLES = {"mnist": "MNIST, 2,000 held-out digits", "notmnist": "notMNIST, 2,000 
 
 
 def run_set(name, args, log):
-    from keras_ae.baselines import PCABaseline
+    from keras_ae.measure.baselines import PCABaseline
 
     x_train, x_val = load_split(name)
     models = train_models(name, x_train, x_val, args.epochs, args.cache, log)
@@ -249,7 +249,7 @@ def noise_experiment(weights, args, log):
     import tensorflow as tf
 
     from keras_ae import training
-    from keras_ae.codec.noise import noisy_autoencoder
+    from keras_ae.codec.rounding import noisy_autoencoder
     from keras_ae.models import build, load
 
     with open(os.path.join(args.cache, "rows-mnist.json")) as f:

@@ -23,9 +23,9 @@ import tensorflow as tf  # noqa: E402
 from keras_ae.recipes import denoise  # noqa: E402
 
 from keras_ae import data as datasets  # noqa: E402
-from keras_ae import noise as noises  # noqa: E402
 from keras_ae.data.sources import read_idx  # noqa: E402
-from keras_ae.models.denoisers import unet_denoiser  # noqa: E402
+from keras_ae.denoise import noise as noises  # noqa: E402
+from keras_ae.models.unet import unet_denoiser  # noqa: E402
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 

@@ -25,9 +25,9 @@ import tensorflow as tf  # noqa: E402
 
 from keras_ae import data as datasets  # noqa: E402
 from keras_ae import export as exporter  # noqa: E402
-from keras_ae.evaluate import psnr  # noqa: E402
 from keras_ae.export import saved_model as saved_model_export  # noqa: E402
 from keras_ae.export import tflite as tflite_export  # noqa: E402
+from keras_ae.measure.metrics import psnr  # noqa: E402
 from keras_ae.models import conv_autoencoder, dense_autoencoder  # noqa: E402
 from keras_ae.training import compile_model  # noqa: E402
 

@@ -38,8 +38,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_ae import data as datasets  # noqa: E402
-from keras_ae import judge as judges  # noqa: E402
-from keras_ae import latent, training  # noqa: E402
+from keras_ae import training  # noqa: E402
+from keras_ae.generate import judge as judges  # noqa: E402
+from keras_ae.generate import latent  # noqa: E402
 from keras_ae.models import build  # noqa: E402
 from keras_ae.models.acai import AdversarialInterpolation, interpolation_critic  # noqa: E402
 

@@ -35,10 +35,10 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from keras_ae import distribute, training  # noqa: E402
-from keras_ae import noise as noises  # noqa: E402
 from keras_ae.data.dataset import ImageData  # noqa: E402
 from keras_ae.data.sources import read_idx  # noqa: E402
-from keras_ae.models.denoisers import keras_io_denoiser  # noqa: E402
+from keras_ae.denoise import noise as noises  # noqa: E402
+from keras_ae.models.reference import keras_io_denoiser  # noqa: E402
 
 MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist", "t10k-images-idx3-ubyte.gz")
 NOISE = "gaussian:0.4"

@@ -25,7 +25,9 @@ import tensorflow as tf
 
 from keras_ae import anomaly, distribute, runs, training
 from keras_ae import data as datasets
+from keras_ae.data.vectors import standardization
 from keras_ae.errors import UserError
+from keras_ae.measure.baselines import anomaly_scores
 from keras_ae.models import build
 
 
@@ -94,8 +96,6 @@ def run(
         arch = {3: "conv", 2: "conv1d", 1: "dense"}.get(len(data.shape), "dense")
     options = _model_options(data.shape, arch)
     if data.kind != "images":  # vectors and signals: the model standardises with the training statistics
-        from keras_ae.recipes.train import standardization
-
         options["standardize"] = standardization(x_train)
     ae = build(arch, data.shape, bottleneck, **options)
     echo(f"model: {arch} autoencoder, code of {ae.code_size}, {ae.autoencoder.count_params():,} parameters")
@@ -128,7 +128,7 @@ def run(
     splits = {"validation": x[val_idx], "test": x[test_idx]}
     mean, std = (np.asarray(v, np.float32) for v in options.get("standardize", (0.0, 1.0)))
     standardized = {split: (v - mean) / std for split, v in splits.items()}
-    scores = anomaly.baseline_scores((x_train - mean) / std, standardized, components=ae.code_size, seed=seed)
+    scores = anomaly_scores((x_train - mean) / std, standardized, components=ae.code_size, seed=seed)
     scale = anomaly.model_scale(ae)
     scores["autoencoder"] = {s: anomaly.reconstruction_errors(v, ae.reconstruct(v), scale) for s, v in splits.items()}
     y_val, y_test = is_anomaly[val_idx], is_anomaly[test_idx]
@@ -189,7 +189,7 @@ def run(
 def _plot_scores(scores, labels, reports, path):
     import matplotlib.pyplot as plt
 
-    from keras_ae import plots  # noqa: F401 - selects the Agg backend
+    from keras_ae.measure import plots  # noqa: F401 - selects the Agg backend
 
     fig, axes = plt.subplots(1, len(anomaly.METHODS), figsize=(4 * len(anomaly.METHODS), 3.2))
     for ax, method in zip(axes, anomaly.METHODS, strict=True):

@@ -42,13 +42,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_ae import noise as noises
 from keras_ae import runs, training
-from keras_ae.classify import baselines, labels, semi_supervised
 from keras_ae.classify import classifier as classifiers
-from keras_ae.classify import plots as classify_plots
+from keras_ae.classify import labels, semi_supervised
 from keras_ae.classify.augment import ShiftRotate
+from keras_ae.denoise import noise as noises
 from keras_ae.errors import UserError
+from keras_ae.measure import baselines, plots
 from keras_ae.models import build, load
 
 ROUNDS = tuple(f"self_training_round{r}" for r in range(1, 10))
@@ -237,13 +237,13 @@ def run(
     metrics["seconds"] = time.perf_counter() - started
 
     # 5. The pictures: accuracy against labels per class, and where the best method errs.
-    classify_plots.accuracy_vs_labels(
+    plots.accuracy_vs_labels(
         {m: {c: tuple(_mean_std(v).values()) for c, v in p.items()} for m, p in curves.items()},
         os.path.join(work, "accuracy_vs_labels.png"),
         title=f"{data.name}: few labels, {len(seeds)} seeds",
     )
     best = metrics["best_autoencoder"]
-    classify_plots.confusion_matrix(
+    plots.confusion_matrix(
         test_labels,
         results[best][seeds[0]]["predicted"],
         names,

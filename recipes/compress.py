@@ -21,11 +21,12 @@ import os
 
 import keras
 
-from keras_ae import codec, plots, runs, training
+from keras_ae import codec, runs, training
 from keras_ae import data as datasets
-from keras_ae.baselines import PCABaseline
 from keras_ae.codec import rate
 from keras_ae.errors import UserError
+from keras_ae.measure import plots
+from keras_ae.measure.baselines import PCABaseline
 from keras_ae.models import build, load
 
 SETTINGS = (("bits", 2), ("bits", 3), ("bits", 4), ("bits", 5), ("bits", 6), ("bits", 8))

@@ -26,11 +26,14 @@ import keras
 import tensorflow as tf
 
 from keras_ae import data as datasets
-from keras_ae import denoisers, distribute, evaluate, plots, runs, training
-from keras_ae import noise as noises
+from keras_ae import distribute, runs, training
+from keras_ae.denoise import noise as noises
 from keras_ae.errors import UserError
+from keras_ae.measure import filters as classical_filters
+from keras_ae.measure import plots
+from keras_ae.measure.metrics import psnr, ssim
 from keras_ae.models import DENOISER_ARCHS, build_denoiser
-from keras_ae.models.denoisers import keras_io_denoiser
+from keras_ae.models.reference import keras_io_denoiser
 
 
 def run(
@@ -108,15 +111,15 @@ def run(
         histories["keras_io_reference (BCE loss)"], outputs["keras_io_reference"] = train(
             "keras_io_reference", reference, corrupt.pairs(), loss="bce"
         )  # as published: binary cross-entropy
-        for name, (method, _) in denoisers.best_classical(noisy_val, clean_val, seed=seed).items():
+        for name, (method, _) in classical_filters.best_classical(noisy_val, clean_val, seed=seed).items():
             outputs[name] = method(noisy_val)
 
     # 5. The numbers: PSNR and SSIM of every method on the same noisy validation images.
     metrics = {"psnr": {}, "ssim": {}, "noise": str(corrupt), "arch": arch, "epochs": epochs}
     for name, images in outputs.items():
-        metrics["psnr"][name] = evaluate.psnr(clean_val, images)
-        metrics["ssim"][name] = evaluate.ssim(clean_val, images)
-    classical = [n for n in outputs if n in denoisers.available()]
+        metrics["psnr"][name] = psnr(clean_val, images)
+        metrics["ssim"][name] = ssim(clean_val, images)
+    classical = [n for n in outputs if n in classical_filters.available()]
     best_classical = max(classical, key=metrics["psnr"].get) if classical else None
     metrics["best_classical"] = best_classical
     metrics["seconds"] = time.perf_counter() - started

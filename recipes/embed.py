@@ -15,10 +15,12 @@ import os
 import numpy as np
 
 from keras_ae import data as datasets
-from keras_ae import evaluate, plots, runs
+from keras_ae import runs
 from keras_ae.errors import UserError
+from keras_ae.measure import plots
+from keras_ae.measure.metrics import knn_accuracy
+from keras_ae.measure.projector import write_projector
 from keras_ae.models import load
-from keras_ae.projector import write_projector
 
 
 def run(
@@ -49,8 +51,8 @@ def run(
     pixels = int(np.prod(ae.input_shape))
     metrics = {"code_size": ae.code_size, "pixels": pixels, "numbers_ratio": pixels / ae.code_size}
     if labels is not None:
-        metrics["knn_accuracy_embedding"] = evaluate.knn_accuracy(codes_train, y_train, codes_val, y_val)
-        metrics["knn_accuracy_pixels"] = evaluate.knn_accuracy(x_train, y_train, x_val, y_val)
+        metrics["knn_accuracy_embedding"] = knn_accuracy(codes_train, y_train, codes_val, y_val)
+        metrics["knn_accuracy_pixels"] = knn_accuracy(x_train, y_train, x_val, y_val)
         echo(
             f"5-NN accuracy: codes {metrics['knn_accuracy_embedding']:.3f} ({ae.code_size} numbers) vs "
             f"pixels {metrics['knn_accuracy_pixels']:.3f} ({pixels} numbers)"

@@ -37,10 +37,13 @@ import keras
 import numpy as np
 
 from keras_ae import data as datasets
-from keras_ae import judge as judges
-from keras_ae import latent, plots, runs, training
+from keras_ae import runs, training
 from keras_ae.data import smileys
 from keras_ae.errors import UserError
+from keras_ae.generate import judge as judges
+from keras_ae.generate import latent
+from keras_ae.generate.latent import check_attribute
+from keras_ae.measure import plots
 from keras_ae.models import build
 from keras_ae.models.acai import AdversarialInterpolation, interpolation_critic
 
@@ -49,16 +52,6 @@ POSITION = ("face_x", "face_y")  # continuous attributes the judge reads and + S
 POSITION_TOLERANCE = 0.03  # of the image's width: one pixel at 32x32
 PRESERVED_FLOOR = 0.9
 SUCCESS_GOAL = 0.9  # the strength is the weakest that reaches it on validation (see judge.choose_strength)
-
-
-def check_attribute(data, attribute: str, flag: str = "--attribute") -> dict:
-    """The data's attributes of the training split; an unknown name lists the ones there are."""
-    if data.attributes is None:
-        raise UserError(f"--dataset {data.name} has no attributes (try smileys, or celeba:/path)")
-    names = data.attributes["train"]
-    if attribute not in names:
-        raise UserError(f"{flag} {attribute}: {data.name} has no such attribute (it has: {', '.join(names)})")
-    return names
 
 
 def binary_attributes(data) -> list[str]:

@@ -16,8 +16,11 @@ import os
 import keras
 
 from keras_ae import data as datasets
-from keras_ae import distribute, evaluate, plots, runs, training
-from keras_ae.baselines import PCABaseline
+from keras_ae import distribute, runs, training
+from keras_ae.data.vectors import standardization
+from keras_ae.measure import plots
+from keras_ae.measure.baselines import PCABaseline
+from keras_ae.measure.metrics import mse, reconstruction_metrics
 from keras_ae.models import build
 
 PCA_FIT_LIMIT = 20_000  # PCA needs a representative sample, not every image of a huge folder
@@ -90,8 +93,8 @@ def run(
     reconstructions = ae.reconstruct(x_val)
     pca = PCABaseline(ae.code_size, seed=seed).fit(x_train)
     metrics = {
-        **evaluate.reconstruction_metrics(x_val, reconstructions, prefix="val_"),
-        **evaluate.reconstruction_metrics(x_val, pca.reconstruct(x_val), prefix="pca_val_"),
+        **reconstruction_metrics(x_val, reconstructions, prefix="val_"),
+        **reconstruction_metrics(x_val, pca.reconstruct(x_val), prefix="pca_val_"),
         "code_size": ae.code_size,
         "epochs": len(history["epoch"]),
     }
@@ -118,15 +121,6 @@ def run(
     return metrics
 
 
-def standardization(x):
-    """Per-feature mean and std of the training split (a constant feature gets std 1, not a division by 0)."""
-    import numpy as np
-
-    flat = x.reshape(len(x), -1) if x.ndim == 2 else x.reshape(-1, x.shape[-1])
-    std = flat.std(axis=0)
-    return flat.mean(axis=0).tolist(), np.where(std > 1e-6, std, 1.0).tolist()
-
-
 def _finish_vectors(ae, data, work, out, history, seed, echo):
     """Vectors and signals: squared error in standardised units, beside PCA of the same width."""
     import numpy as np
@@ -139,8 +133,8 @@ def _finish_vectors(ae, data, work, out, history, seed, echo):
     pca = PCA(min(ae.code_size, *x_train.shape), random_state=seed).fit(x_train)
     flat = x_val.reshape(len(x_val), -1)
     metrics = {
-        "val_mse": evaluate.mse(x_val, recon),
-        "pca_val_mse": evaluate.mse(flat, pca.inverse_transform(pca.transform(flat))),
+        "val_mse": mse(x_val, recon),
+        "pca_val_mse": mse(flat, pca.inverse_transform(pca.transform(flat))),
         "units": "standardised (training split mean and std)",
         "code_size": ae.code_size,
         "epochs": len(history["epoch"]),

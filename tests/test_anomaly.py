@@ -11,6 +11,7 @@ import pytest
 from conftest import assert_one_line_error
 
 from keras_ae import anomaly
+from keras_ae.measure.baselines import anomaly_scores
 
 
 def test_metrics_on_known_inputs():
@@ -43,7 +44,7 @@ def test_reconstruction_errors_and_baselines():
     normal = rng.normal(size=(200, 5))
     test = np.concatenate([rng.normal(size=(50, 5)), rng.normal(size=(50, 5)) + 4])
     labels = np.r_[np.zeros(50), np.ones(50)]
-    scores = anomaly.baseline_scores(normal, {"test": test}, components=2)
+    scores = anomaly_scores(normal, {"test": test}, components=2)
     for method in ("isolation_forest", "pca", "knn"):
         assert anomaly.roc_auc(labels, scores[method]["test"]) > 0.9, method
 

@@ -12,11 +12,11 @@ import keras
 import numpy as np
 import pytest
 from conftest import assert_one_line_error, run_python
-from keras_ae.recipes.train import standardization
 
 from keras_ae import anomaly
 from keras_ae import data as datasets
 from keras_ae import export as exporter
+from keras_ae.data.vectors import standardization
 from keras_ae.models import build
 
 SIGNATURES = {"reconstruct": "x", "encode": "x", "decode": "codes", "anomaly_score": "x"}  # name: what it takes

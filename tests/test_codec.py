@@ -444,7 +444,7 @@ def test_more_images_than_an_archive_holds_is_refused_before_reading_them(setup,
 
 
 def test_quantization_noise_is_uniform_in_training_the_identity_at_inference_and_loads_safely(tmp_path):
-    from keras_ae.codec.noise import QuantizationNoise
+    from keras_ae.codec.rounding import QuantizationNoise
 
     codes = np.random.default_rng(3).normal(size=(4000, 8)).astype(np.float32) * 5
     layer = QuantizationNoise(width=0.5, rate_weight=0.01, seed=0)

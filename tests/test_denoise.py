@@ -11,7 +11,7 @@ from conftest import assert_one_line_error
 from keras_ae.recipes import denoise
 from PIL import Image
 
-from keras_ae import denoisers
+from keras_ae.measure import filters as denoisers
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from keras_ae import denoisers, noise
+from keras_ae.denoise import noise
 from keras_ae.errors import UserError
-from keras_ae.evaluate import psnr
+from keras_ae.measure import filters as denoisers
+from keras_ae.measure.metrics import psnr
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,8 @@ from conftest import run_python  # noqa: E402
 from keras_ae import data as datasets  # noqa: E402
 from keras_ae import export as exporter  # noqa: E402
 from keras_ae.errors import UserError  # noqa: E402
-from keras_ae.evaluate import psnr  # noqa: E402
 from keras_ae.export import metadata, tflite  # noqa: E402
+from keras_ae.measure.metrics import psnr  # noqa: E402
 from keras_ae.models import conv_autoencoder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,10 +11,11 @@ import pytest
 from conftest import assert_one_line_error
 from PIL import Image
 
-from keras_ae import latent, training
+from keras_ae import training
 from keras_ae.data.smileys import smileys
 from keras_ae.errors import UserError
-from keras_ae.latent import AttributeVector, fit_vector
+from keras_ae.generate import latent
+from keras_ae.generate.latent import AttributeVector, fit_vector
 from keras_ae.models import build, load
 
 
@@ -105,7 +106,7 @@ def test_acai_refuses_a_bad_weight(faces):
 
 
 def test_choose_strength_takes_the_weakest_that_is_enough():
-    from keras_ae.judge import choose_strength
+    from keras_ae.generate.judge import choose_strength
 
     def curve(*points):
         return [{"strength": s, "success": a, "preserved": b} for s, a, b in points]
@@ -169,7 +170,7 @@ def test_vector_file_round_trip_and_fingerprint(trained, tmp_path, faces):
 
 # -- the judge --------------------------------------------------------------------------------------------------
 def test_judge_learns_attributes_and_position_and_round_trips(tmp_path):
-    from keras_ae.judge import Judge, augment
+    from keras_ae.generate.judge import Judge, augment
 
     data = smileys(seed=1, count=1500, size=24)
     x, _ = data.arrays("train")
@@ -284,7 +285,7 @@ def test_recipe_writes_pictures_and_judged_numbers(faces, tmp_path, monkeypatch)
         curve = attribute["validation_curve"]
         assert [p["strength"] for p in curve] == list(generate.STRENGTHS)
         # the strength is the validation curve's choice, then measured on the test faces
-        from keras_ae.judge import choose_strength
+        from keras_ae.generate.judge import choose_strength
 
         assert attribute["strength"] == choose_strength(curve, generate.PRESERVED_FLOOR, generate.SUCCESS_GOAL)
         at = next(p for p in attribute["test_curve"] if p["strength"] == attribute["strength"])

@@ -8,7 +8,7 @@ import pytest
 
 from keras_ae import conv_autoencoder, dense_autoencoder, load
 from keras_ae.errors import UserError
-from keras_ae.evaluate import psnr
+from keras_ae.measure.metrics import psnr
 
 
 @pytest.mark.parametrize("builder", [conv_autoencoder, dense_autoencoder])

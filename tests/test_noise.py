@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_ae import noise
 from keras_ae.data.dataset import from_arrays
+from keras_ae.denoise import noise
 from keras_ae.errors import UserError
 
 

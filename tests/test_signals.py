@@ -70,7 +70,7 @@ def test_signal_shorter_than_the_receptive_field_is_refused(cli, tmp_path):
 
 
 def test_scoring_signals_shorter_than_the_models_window_is_refused(tmp_path):
-    from keras_ae.data.vectors import read_examples
+    from keras_ae.data import read_examples
     from keras_ae.errors import UserError
 
     np.save(tmp_path / "short.npy", np.zeros((5, 10), np.float32))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from keras_ae.denoise.tiling import apply_tiled
 from keras_ae.errors import UserError
-from keras_ae.tiling import apply_tiled
 
 
 def test_identity_model_returns_the_image_exactly_at_any_size():

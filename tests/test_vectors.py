@@ -61,8 +61,8 @@ def test_conv_refuses_vectors(cli, tmp_path):
 
 def test_standardised_model_round_trips_raw_values(tmp_path):
     import keras
-    from keras_ae.recipes.train import standardization
 
+    from keras_ae.data.vectors import standardization
     from keras_ae.models import build, load
 
     rng = np.random.default_rng(0)
@@ -97,9 +97,9 @@ def test_train_dense_on_csv_and_score_wrong_width(cli, tmp_path):
 def test_embed_measures_codes_of_vectors_and_signals(spec, arch, tmp_path):
     """The foundation's embedding and k-NN metrics, unchanged, on a table and on signals."""
     from keras_ae.recipes import embed
-    from keras_ae.recipes.train import standardization
 
     from keras_ae import data
+    from keras_ae.data.vectors import standardization
     from keras_ae.models import build
 
     d = data.load(spec)

@@ -6,8 +6,8 @@
 
 The parts, one module each: `labels` (labelled subsets and label parsing, with the one-line errors),
 `classifier` (the head, freezing, fine-tuning with batch norm in inference mode), `augment` (small shifts
-and rotations), `semi_supervised` (label spreading in code space, pseudo-labels), `baselines` (logistic
-regression on pixels and on PCA codes) and `plots` (accuracy against labels, the confusion matrix).
+and rotations), `semi_supervised` (label spreading in code space, pseudo-labels). Its baselines (logistic
+regression on pixels and on PCA codes) are in `keras_ae.measure.baselines`, its pictures in `keras_ae.measure.plots`.
 """
 
 from keras_ae.classify.classifier import (

@@ -3,7 +3,7 @@
 With ten labelled images per class a network memorises them within a few dozen steps; shifting by up to
 2 pixels and rotating by up to 10 degrees makes each step show slightly different digits, which is worth
 several points of test accuracy on MNIST. Both move through one projective transform, so an image is
-resampled once. The draws come from a `tf.random.Generator` for the reason `keras_ae.noise` gives: stateful
+resampled once. The draws come from a `tf.random.Generator` for the reason `keras_ae.denoise.noise` gives: stateful
 `tf.random` ops replay the same values every epoch once a global seed is set.
 """
 

@@ -21,7 +21,7 @@ from keras_ae.cli import cli
 def denoise(model_path, inputs, out):
     """Denoise image files or folders of images; larger images are processed in overlapping tiles."""
     from keras_ae import inference, runs
-    from keras_ae.tiling import apply_tiled
+    from keras_ae.denoise.tiling import apply_tiled
 
     files = inference.list_images(inputs)
     model = inference.load_image_model(model_path)

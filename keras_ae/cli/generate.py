@@ -69,8 +69,8 @@ def _number(text: str, flag: str) -> float:
 @click.option("-o", "--out", required=True, help="PNG: one row per image, the original then the decodings.")
 def perturb(model_path, images, scale, count, seed, out):
     """Decode e(x) + e' with e' random: images that live near x in code space."""
-    from keras_ae import latent
     from keras_ae.errors import UserError
+    from keras_ae.generate import latent
     from keras_ae.models import load
 
     scale = _number(scale, "--scale")
@@ -91,7 +91,7 @@ def perturb(model_path, images, scale, count, seed, out):
 @click.option("-o", "--out", required=True, help="PNG strip from FIRST to SECOND.")
 def interpolate(model_path, first, second, steps, out):
     """Decode (1 - t) e(FIRST) + t e(SECOND) for t from 0 to 1."""
-    from keras_ae import latent
+    from keras_ae.generate import latent
     from keras_ae.models import load
 
     latent.interpolation_weights(steps)  # refuse --steps < 2 before loading anything
@@ -123,7 +123,7 @@ def attribute():
 def attribute_fit(model_path, positive, negative, dataset, name, balance_by, seed, out):
     """Fit an attribute vector from two folders, or from a data set's attribute labels."""
     from keras_ae.errors import UserError
-    from keras_ae.latent import AttributeVector
+    from keras_ae.generate.latent import AttributeVector
     from keras_ae.models import load
 
     if dataset is None and (positive is None or negative is None):
@@ -149,8 +149,7 @@ def attribute_fit(model_path, positive, negative, dataset, name, balance_by, see
 def _fit_from_dataset(ae, dataset, name, balance_by, seed):
     from keras_ae import data as datasets
     from keras_ae.errors import UserError
-    from keras_ae.latent import AttributeVector
-    from keras_ae.recipes.generate import check_attribute
+    from keras_ae.generate.latent import AttributeVector, check_attribute
 
     data = datasets.load(dataset, seed=seed)
     check_attribute(data, name)
@@ -177,7 +176,7 @@ def _fit_from_dataset(ae, dataset, name, balance_by, seed):
 @click.option("-o", "--out", required=True, help="PNG of the edited decoding (several images: side by side).")
 def attribute_apply(model_path, vector_path, images, strength, out):
     """Decode e(x) + strength * S."""
-    from keras_ae.latent import AttributeVector
+    from keras_ae.generate.latent import AttributeVector
     from keras_ae.models import load
 
     strength = _number(strength, "--strength")

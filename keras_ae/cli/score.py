@@ -20,7 +20,7 @@ def score(model_path, data, out, label_column, threshold):
     import numpy as np
 
     from keras_ae import anomaly, runs
-    from keras_ae.data.vectors import read_examples
+    from keras_ae.data import read_examples
     from keras_ae.errors import UserError
     from keras_ae.models import load
 

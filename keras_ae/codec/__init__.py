@@ -7,7 +7,7 @@
 Modules: `quantize` (per-dimension grids), `transform` (the decoder-weighted KLT that decorrelates the codes
 before quantizing: transform coding), `entropy` (probability model and coders), `container` (the
 file layout, checksum and bounds), `archive` (files in, files out), `rate` (bytes against PSNR, beside JPEG,
-WebP, PNG), `noise` (uniform noise at the bottleneck while training, imported on its own: it needs Keras).
+WebP, PNG), `rounding` (uniform noise at the bottleneck while training, imported on its own: it needs Keras).
 docs/kae_format.md describes the format.
 """
 

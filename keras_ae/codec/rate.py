@@ -27,7 +27,7 @@ def as_png_pixels(images: np.ndarray) -> np.ndarray:
 
 
 def quality(x: np.ndarray, restored: np.ndarray) -> tuple[float, float]:
-    from keras_ae.evaluate import psnr, ssim
+    from keras_ae.measure.metrics import psnr, ssim
 
     restored = as_png_pixels(restored)
     return psnr(x, restored), ssim(x, restored)

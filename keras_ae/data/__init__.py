@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import os
 
-from keras_ae.data import sources
-from keras_ae.data.dataset import ImageData, from_arrays
+import numpy as np
+
+from keras_ae.data import sources, vectors
+from keras_ae.data.dataset import ImageData, as_nhwc, check_vectors, from_arrays, to_unit_range
 from keras_ae.defaults import DEFAULT_DATASET
 from keras_ae.errors import UserError
 
@@ -53,9 +55,7 @@ def load(
         if lower.endswith((".npz", ".npy")):
             return sources.numpy_file(spec, seed=seed, kind=kind)
         if lower.endswith(".csv"):
-            from keras_ae.data.vectors import read_csv
-
-            values, labels, _ = read_csv(spec, label_column)
+            values, labels, _ = vectors.read_csv(spec, label_column)
             return from_arrays(spec, values, labels, seed=seed, kind="vectors")
         if "idx3-ubyte" in lower:
             return sources.idx_files(spec, seed=seed)
@@ -77,4 +77,59 @@ def parse_size(text: str | None):
     return height, width
 
 
-__all__ = ["DEFAULT_DATASET", "ImageData", "from_arrays", "load", "parse_size"]
+def read_examples(spec: str, input_shape, label_column: str | None = None, pixel_max=None) -> np.ndarray:
+    """Every example a file or data spec holds, in file order, shaped for a model with `input_shape`.
+
+    Images are brought to [0, 1] as for training: files already in [0, 1] are kept, others are divided by
+    the training data's `pixel_max` (16 for `digits`, 255 for 8-bit images) when it is known. Vectors and
+    signals stay raw (the model standardises). A data spec that is not a file yields its train split, then
+    its validation split.
+    """
+    input_shape = tuple(int(s) for s in input_shape)
+    lower = str(spec).lower()
+    if os.path.isfile(spec) and lower.endswith(".csv"):
+        x, _, _ = vectors.read_csv(spec, label_column)
+    elif os.path.isfile(spec) and lower.endswith((".npy", ".npz")):
+        try:
+            loaded = np.load(spec, allow_pickle=False)
+        except Exception as error:  # noqa: BLE001 - a corrupt or foreign file
+            raise UserError(f"cannot read {spec} as a numpy file: {error}") from None
+        if not isinstance(loaded, np.ndarray):
+            with loaded:
+                key = next((k for k in ("images", "x", "x_train", "X") if k in loaded), None)
+                if key is None:
+                    raise UserError(f"{spec}: no array under 'x' or 'images' (found: {', '.join(loaded)})")
+                loaded = loaded[key]
+        x = loaded
+        if len(input_shape) == 3:
+            x = as_nhwc(x, spec)
+            if pixel_max is not None and x.size and float(np.max(x)) > 1.0:
+                if float(np.max(x)) > float(pixel_max) or float(np.min(x)) < 0:
+                    raise UserError(
+                        f"{spec}: pixel values span [{float(np.min(x)):g}, {float(np.max(x)):g}], but the model "
+                        f"was trained on images in [0, {float(pixel_max):g}] (or [0, 1])"
+                    )
+                x = to_unit_range(x, spec, max_value=pixel_max)
+            else:
+                x = to_unit_range(x, spec)
+        else:
+            x = check_vectors(x, spec)
+    else:
+        data = load(spec)
+        x = np.concatenate([data.arrays("train")[0], data.arrays("validation")[0]])
+    if len(input_shape) == 2 and x.ndim == 2 and input_shape[-1] == 1:
+        x = x[..., None]  # (N, T) signals for a one-channel model
+    if len(input_shape) == 2 and x.ndim == 3 and x.shape[1] < input_shape[0]:
+        raise UserError(
+            f"{spec}: signals of {x.shape[1]} steps are shorter than the model's window of {input_shape[0]} steps; "
+            "score windows of the length it was trained on"
+        )
+    if tuple(x.shape[1:]) != input_shape:
+        raise UserError(
+            f"{spec}: examples of shape {tuple(x.shape[1:])} (width {int(np.prod(x.shape[1:]))}), "
+            f"but the model takes {input_shape} (width {int(np.prod(input_shape))})"
+        )
+    return x
+
+
+__all__ = ["DEFAULT_DATASET", "ImageData", "from_arrays", "load", "parse_size", "read_examples"]

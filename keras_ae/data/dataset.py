@@ -149,6 +149,16 @@ def as_nhwc(images: np.ndarray, source: str) -> np.ndarray:
     raise UserError(f"{source}: expected images shaped (N, H, W) or (N, H, W, C) with C in 1, 3, 4; got {images.shape}")
 
 
+def check_vectors(values: np.ndarray, source: str) -> np.ndarray:
+    if not np.issubdtype(values.dtype, np.number) and values.dtype != bool:
+        raise UserError(f"{source}: values must be numeric, got dtype {values.dtype}")
+    values = values.astype(np.float32)
+    if not np.all(np.isfinite(values)):
+        bad = int(np.count_nonzero(~np.isfinite(values)))
+        raise UserError(f"{source}: {bad} values are NaN or infinite")
+    return values
+
+
 def from_arrays(
     name,
     images,
@@ -174,8 +184,6 @@ def from_arrays(
         info["pixel_max"] = pixel_scale(images, name, max_value)  # recorded: new files are read on this scale
         images = to_unit_range(images, name, max_value=info["pixel_max"])
     else:
-        from keras_ae.data.vectors import check_vectors
-
         if kind == "signals" and images.ndim == 2:
             images = images[..., None]
         if images.ndim != {"vectors": 2, "signals": 3}.get(kind, -1):

@@ -1,4 +1,4 @@
-"""Vectors (tables of numbers) and in-order reading of examples to score.
+"""Vectors (tables of numbers): reading a CSV, and the per-feature statistics a model standardises with.
 
 Vectors are not rescaled here: their mean and standard deviation come from the training split and go into
 the model (`keras_ae.models.layers.Standardize`), so a saved model takes raw rows and returns raw rows.
@@ -64,72 +64,14 @@ def read_csv(path: str, label_column: str | None = None):
     return values, labels, header
 
 
-def check_vectors(values: np.ndarray, source: str) -> np.ndarray:
-    if not np.issubdtype(values.dtype, np.number) and values.dtype != bool:
-        raise UserError(f"{source}: values must be numeric, got dtype {values.dtype}")
-    values = values.astype(np.float32)
-    if not np.all(np.isfinite(values)):
-        bad = int(np.count_nonzero(~np.isfinite(values)))
-        raise UserError(f"{source}: {bad} values are NaN or infinite")
-    return values
+def standardization(x):
+    """Per-feature mean and std of the training split (a constant feature gets std 1, not a division by 0).
 
+    Args:
+        x: the training examples, vectors (N, D) or signals (N, T, C) (statistics per channel).
 
-def read_examples(spec: str, input_shape, label_column: str | None = None, pixel_max=None) -> np.ndarray:
-    """Every example a file or data spec holds, in file order, shaped for a model with `input_shape`.
-
-    Images are brought to [0, 1] as for training: files already in [0, 1] are kept, others are divided by
-    the training data's `pixel_max` (16 for `digits`, 255 for 8-bit images) when it is known. Vectors and
-    signals stay raw (the model standardises). A data spec that is not a file yields its train split, then
-    its validation split.
-    """
-    import os
-
-    input_shape = tuple(int(s) for s in input_shape)
-    lower = str(spec).lower()
-    if os.path.isfile(spec) and lower.endswith(".csv"):
-        x, _, _ = read_csv(spec, label_column)
-    elif os.path.isfile(spec) and lower.endswith((".npy", ".npz")):
-        try:
-            loaded = np.load(spec, allow_pickle=False)
-        except Exception as error:  # noqa: BLE001 - a corrupt or foreign file
-            raise UserError(f"cannot read {spec} as a numpy file: {error}") from None
-        if not isinstance(loaded, np.ndarray):
-            with loaded:
-                key = next((k for k in ("images", "x", "x_train", "X") if k in loaded), None)
-                if key is None:
-                    raise UserError(f"{spec}: no array under 'x' or 'images' (found: {', '.join(loaded)})")
-                loaded = loaded[key]
-        x = loaded
-        if len(input_shape) == 3:
-            from keras_ae.data.dataset import as_nhwc, to_unit_range
-
-            x = as_nhwc(x, spec)
-            if pixel_max is not None and x.size and float(np.max(x)) > 1.0:
-                if float(np.max(x)) > float(pixel_max) or float(np.min(x)) < 0:
-                    raise UserError(
-                        f"{spec}: pixel values span [{float(np.min(x)):g}, {float(np.max(x)):g}], but the model "
-                        f"was trained on images in [0, {float(pixel_max):g}] (or [0, 1])"
-                    )
-                x = to_unit_range(x, spec, max_value=pixel_max)
-            else:
-                x = to_unit_range(x, spec)
-        else:
-            x = check_vectors(x, spec)
-    else:
-        from keras_ae.data import load
-
-        data = load(spec)
-        x = np.concatenate([data.arrays("train")[0], data.arrays("validation")[0]])
-    if len(input_shape) == 2 and x.ndim == 2 and input_shape[-1] == 1:
-        x = x[..., None]  # (N, T) signals for a one-channel model
-    if len(input_shape) == 2 and x.ndim == 3 and x.shape[1] < input_shape[0]:
-        raise UserError(
-            f"{spec}: signals of {x.shape[1]} steps are shorter than the model's window of {input_shape[0]} steps; "
-            "score windows of the length it was trained on"
-        )
-    if tuple(x.shape[1:]) != input_shape:
-        raise UserError(
-            f"{spec}: examples of shape {tuple(x.shape[1:])} (width {int(np.prod(x.shape[1:]))}), "
-            f"but the model takes {input_shape} (width {int(np.prod(input_shape))})"
-        )
-    return x
+    Returns:
+        `(mean, std)` as lists, what `keras_ae.models.layers.Standardize` takes."""
+    flat = x.reshape(len(x), -1) if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+    std = flat.std(axis=0)
+    return flat.mean(axis=0).tolist(), np.where(std > 1e-6, std, 1.0).tolist()

@@ -14,7 +14,6 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae.errors import UserError
-from keras_ae.export import QUANTIZATIONS
 
 
 def file_name(mode: str) -> str:
@@ -48,7 +47,7 @@ def convert(
             converter.inference_input_type = tf.int8
             converter.inference_output_type = tf.int8
     elif mode != "float32":
-        raise UserError(f"unknown quantization mode '{mode}' (valid: {', '.join(QUANTIZATIONS)})")
+        raise UserError(f"unknown quantization mode '{mode}' (valid: float32, float16, dynamic, int8)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # int8 calibration runs tf.lite.Interpreter, which warns it is deprecated

@@ -57,7 +57,7 @@ def build_denoiser(arch: str, input_shape, bottleneck: int = 32, filters=None, *
     """An image -> image model for denoising, and the `Autoencoder` behind it (None for the skip-connected U-Net).
 
     `filters` are the U-Net's channels per level (default 16, 32, 48) or the conv autoencoder's per stage."""
-    from keras_ae.models.denoisers import unet_denoiser
+    from keras_ae.models.unet import unet_denoiser
 
     if arch == "unet":
         return (unet_denoiser(input_shape, filters=tuple(filters)) if filters else unet_denoiser(input_shape)), None

@@ -63,6 +63,16 @@ def interpolate(ae, first: np.ndarray, second: np.ndarray, steps: int = 8) -> np
 
 
 # -- attribute vectors --------------------------------------------------------------------------------------
+def check_attribute(data, attribute: str, flag: str = "--attribute") -> dict:
+    """The data's attributes of the training split; an unknown name lists the ones there are."""
+    if data.attributes is None:
+        raise UserError(f"--dataset {data.name} has no attributes (try smileys, or celeba:/path)")
+    names = data.attributes["train"]
+    if attribute not in names:
+        raise UserError(f"{flag} {attribute}: {data.name} has no such attribute (it has: {', '.join(names)})")
+    return names
+
+
 def fit_vector(positive_codes, negative_codes, positive_groups=None, negative_groups=None) -> np.ndarray:
     """centre(positive) - centre(negative); with groups, that difference within each group that has both,
     averaged over those groups (each group counts alike, however many examples it has)."""

@@ -2,8 +2,8 @@
 
 An autoencoder trained on normal examples only reconstructs what it has seen; what it has not seen comes
 back worse. The per-example reconstruction error is therefore an anomaly score, and it is only worth
-something next to the classical scores computed on the same split: Isolation Forest, PCA reconstruction
-error of the same width (the linear autoencoder), and the distance to the k-th nearest normal example.
+something next to the classical scores computed on the same split (`keras_ae.measure.baselines.anomaly_scores`:
+Isolation Forest, PCA reconstruction error of the same width, the distance to the k-th nearest normal example).
 Higher scores mean "more anomalous" everywhere in this module.
 """
 
@@ -17,18 +17,13 @@ METHODS = ("autoencoder", "isolation_forest", "pca", "knn")
 THRESHOLD_FILE = "threshold.json"
 
 
-def _flat(x) -> np.ndarray:
-    x = np.asarray(x, np.float64)
-    return x.reshape(len(x), -1)
-
-
 def reconstruction_errors(x, reconstructions, scale=None) -> np.ndarray:
     """Per-example mean squared error; `scale` (per feature) measures it in standardised units, so a
     feature measured in thousands does not drown one measured in thousandths."""
     diff = np.asarray(x, np.float64) - np.asarray(reconstructions, np.float64)
     if scale is not None:
         diff = diff / np.asarray(scale, np.float64)  # per feature, or per channel of a signal
-    return np.mean(_flat(diff) ** 2, axis=1)
+    return np.mean(diff.reshape(len(diff), -1) ** 2, axis=1)
 
 
 def model_scale(ae):
@@ -61,55 +56,6 @@ def export_endpoints(ae) -> dict:
     from keras_ae.export.saved_model import Endpoint
 
     return {SCORE_ENDPOINT: Endpoint(score_model(ae), output_name="scores")}
-
-
-def isolation_forest_scores(train, test, seed: int = 0) -> np.ndarray:
-    from sklearn.ensemble import IsolationForest
-
-    forest = IsolationForest(n_estimators=200, random_state=seed).fit(_flat(train))
-    return -forest.score_samples(_flat(test))
-
-
-def pca_scores(train, test, components: int, seed: int = 0) -> np.ndarray:
-    """Reconstruction error of PCA with `components` dimensions (no clipping: vectors are unbounded)."""
-    from sklearn.decomposition import PCA
-
-    train = _flat(train)
-    components = max(1, min(int(components), len(train), train.shape[1]))
-    pca = PCA(n_components=components, random_state=seed).fit(train)
-    test = _flat(test)
-    return reconstruction_errors(test, pca.inverse_transform(pca.transform(test)))
-
-
-def knn_scores(train, test, k: int = 5) -> np.ndarray:
-    """Distance to the k-th nearest normal training example."""
-    from sklearn.neighbors import NearestNeighbors
-
-    train = _flat(train)
-    k = max(1, min(int(k), len(train)))
-    distances, _ = NearestNeighbors(n_neighbors=k).fit(train).kneighbors(_flat(test))
-    return distances[:, -1]
-
-
-def baseline_scores(train, evaluate: dict, components: int, seed: int = 0, k: int = 5) -> dict:
-    """`{method: {split: scores}}` for the three baselines, each fitted once on `train` (normal examples)."""
-    from sklearn.ensemble import IsolationForest
-    from sklearn.neighbors import NearestNeighbors
-
-    train = _flat(train)
-    forest = IsolationForest(n_estimators=200, random_state=seed).fit(train)
-    from sklearn.decomposition import PCA
-
-    pca = PCA(n_components=max(1, min(int(components), *train.shape)), random_state=seed).fit(train)
-    k = max(1, min(int(k), len(train)))
-    neighbours = NearestNeighbors(n_neighbors=k).fit(train)
-    out = {"isolation_forest": {}, "pca": {}, "knn": {}}
-    for split, x in evaluate.items():
-        x = _flat(x)
-        out["isolation_forest"][split] = -forest.score_samples(x)
-        out["pca"][split] = reconstruction_errors(x, pca.inverse_transform(pca.transform(x)))
-        out["knn"][split] = neighbours.kneighbors(x)[0][:, -1]
-    return out
 
 
 def _check(labels, scores):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from keras_ae.errors import UserError
-from keras_ae.evaluate import psnr
+from keras_ae.measure.metrics import psnr
 
 GRIDS = {
     "gaussian_blur": {"sigma": [0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0]},

@@ -1,10 +1,8 @@
-"""Image-to-image denoisers that are not bottleneck autoencoders, kept beside them for comparison.
+"""A small U-Net denoiser: skip connections, so the noise is not forced through a narrow code.
 
-`keras_io_denoiser` is the reference architecture of the keras.io denoising example, as published, so the
-denoise recipe can say how keras-ae compares with what most users start from. `unet_denoiser` has skip
-connections: the noise is no longer forced through a narrow code, and the net predicts a correction that is
-added to its noisy input. The recipe reports both beside the bottleneck autoencoder, so the table shows what
-the bottleneck alone achieves and what skips add.
+The net predicts a correction that is added to its noisy input. The denoise recipe reports it beside the
+bottleneck autoencoder and `keras_ae.models.reference.keras_io_denoiser`, so the table shows what the
+bottleneck alone achieves and what skips add.
 """
 
 from __future__ import annotations
@@ -14,21 +12,6 @@ from keras import layers
 
 from keras_ae.models.blocks import check_input_shape, crop_back, kernel_initializer, pad_to_multiple
 from keras_ae.models.layers import ClipToRange
-
-
-def keras_io_denoiser(input_shape) -> keras.Model:
-    """Conv 32 -> pool -> Conv 32 -> pool -> 2x Conv2DTranspose 32 -> Conv C sigmoid (keras.io, trained with BCE)."""
-    input_shape = check_input_shape(input_shape, 3, "keras_io_denoiser")
-    inputs = keras.Input(shape=input_shape, name="image")
-    x, padding = pad_to_multiple(inputs, 4, name="pad")
-    x = layers.Conv2D(32, 3, activation="relu", padding="same")(x)
-    x = layers.MaxPooling2D(2, padding="same")(x)
-    x = layers.Conv2D(32, 3, activation="relu", padding="same")(x)
-    x = layers.MaxPooling2D(2, padding="same")(x)
-    x = layers.Conv2DTranspose(32, 3, strides=2, activation="relu", padding="same")(x)
-    x = layers.Conv2DTranspose(32, 3, strides=2, activation="relu", padding="same")(x)
-    x = layers.Conv2D(input_shape[-1], 3, activation="sigmoid", padding="same")(x)
-    return keras.Model(inputs, crop_back(x, padding, name="crop"), name="keras_io_denoiser")
 
 
 def unet_denoiser(input_shape, filters=(16, 32, 48), activation: str = "relu") -> keras.Model:
