@@ -41,7 +41,7 @@ class TestConvTransposeAutoencoder(ModelChecks):
 
 class TestConv1dAutoencoder(ModelChecks):
     input_shape = (32, 2)
-    shapes = ((37, 1),)
+    shapes = ((37, 1), (50, 3), (13, 2))
     variants = ({"standardize": ([0.5, 0.4], [0.25, 0.3])},)
 
     def build(self, input_shape, **options):

@@ -443,7 +443,7 @@ def test_more_images_than_an_archive_holds_is_refused_before_reading_them(setup,
     assert not os.path.exists(tmp_path / "big.kae")
 
 
-def test_quantization_noise_is_uniform_in_training_the_identity_at_inference_and_loads_safely(tmp_path):
+def test_quantization_noise_is_uniform_in_training_and_the_identity_at_inference():
     from keras_ae.codec.rounding import QuantizationNoise
 
     codes = np.random.default_rng(3).normal(size=(4000, 8)).astype(np.float32) * 5
@@ -458,10 +458,4 @@ def test_quantization_noise_is_uniform_in_training_the_identity_at_inference_and
     assert np.isclose(float(layer.losses[0]), 0.01 * np.abs(codes).mean() / 0.5, rtol=1e-4)
     with pytest.raises(UserError, match="width"):
         QuantizationNoise(width=0)
-
-    inputs = keras.Input(shape=(8,))
-    model = keras.Model(inputs, keras.layers.Dense(3)(QuantizationNoise(0.5, 0.01, name="noise")(inputs)))
-    model.save(tmp_path / "noisy.keras")
-    back = keras.saving.load_model(tmp_path / "noisy.keras", safe_mode=True)
-    assert back.get_layer("noise").get_config() == model.get_layer("noise").get_config()
-    assert np.allclose(back.predict(codes[:10], verbose=0), model.predict(codes[:10], verbose=0), atol=1e-6)
+    # saving, safe-mode loading, SavedModel, TFLite and mixed precision: test_builders.TestQuantizationNoise

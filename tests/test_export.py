@@ -334,29 +334,3 @@ def test_int8_io_and_a_larger_fixed_batch(trained, tmp_path):
     assert y.dtype == np.int8
     y = (y.astype(np.float32) - images_out["quantization"]["zero_point"]) * images_out["quantization"]["scale"]
     assert psnr(x_val[:4], y) >= psnr(x_val[:4], ae.reconstruct(x_val[:4])) - 1.0
-
-
-def test_transpose_decoder_converts_with_parity(tmp_path):
-    """Conv2DTranspose decoders convert too (float32 and int8, with a fixed batch of 1)."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    keras.utils.set_random_seed(1)
-    ae = conv_autoencoder((28, 28, 1), filters=(8, 16), bottleneck=8, dense_units=32, upsampling="transpose")
-    x = np.random.default_rng(0).random((16, 28, 28, 1), dtype=np.float32)
-    out = tmp_path / "out"
-    exporter.export(ae, out, formats=["tflite"], quantize=["float32", "int8"], representative_data=x)
-    expected = keras_outputs(ae, x[:3])
-    interpreter = Interpreter(model_path=str(out / "model_float32.tflite"))
-    for name, key, source, inputs in (
-        ("reconstruct", "images", "images", x[:3]),
-        ("encode", "codes", "images", x[:3]),
-        ("decode", "images", "codes", expected["encode"]),
-    ):
-        runner = interpreter.get_signature_runner(name)
-        y = np.concatenate([runner(**{source: inputs[i : i + 1]})[key] for i in range(3)])
-        np.testing.assert_allclose(y, expected[name], atol=1e-4, err_msg=name)
-    assert sorted(Interpreter(model_path=str(out / "model_int8.tflite")).get_signature_list()) == [
-        "decode",
-        "encode",
-        "reconstruct",
-    ]

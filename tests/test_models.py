@@ -1,4 +1,5 @@
-"""The builders: shapes for awkward sizes, shared weights, safe round trips, and MSE training that works."""
+"""The builders beyond the shared checks of test_builders.py: bottleneck and option checks, MSE training that
+works, fingerprints."""
 
 from __future__ import annotations
 
@@ -9,52 +10,7 @@ import pytest
 from keras_ae import conv_autoencoder, dense_autoencoder, load
 from keras_ae.errors import UserError
 from keras_ae.measure.metrics import psnr
-
-
-@pytest.mark.parametrize("builder", [conv_autoencoder, dense_autoencoder])
-@pytest.mark.parametrize("shape", [(8, 8, 1), (25, 25, 1), (28, 28, 1), (32, 32, 3), (64, 64, 3), (25, 31, 3)])
-def test_any_image_size_comes_back_in_its_own_shape(builder, shape):
-    ae = builder(shape, bottleneck=6)
-    x = np.random.default_rng(0).random((3, *shape), dtype=np.float32)
-    codes = ae.encoder(x, training=False)
-    assert tuple(codes.shape) == (3, 6)
-    assert tuple(ae.decoder(codes, training=False).shape) == (3, *shape)
-    assert tuple(ae.autoencoder(x, training=False).shape) == (3, *shape)
-    assert ae.encoder.get_layer("bottleneck").output.shape[-1] == 6
-
-
-def test_three_views_share_their_weights():
-    ae = conv_autoencoder((28, 28, 1), filters=(8, 16), bottleneck=4)
-    assert ae.autoencoder.get_layer("encoder") is ae.encoder
-    assert ae.autoencoder.get_layer("decoder") is ae.decoder
-    x = np.random.default_rng(1).random((2, 28, 28, 1), dtype=np.float32)
-    before = ae.reconstruct(x)
-    kernel = ae.encoder.get_layer("bottleneck").kernel
-    kernel.assign(kernel.numpy() * 2.0)
-    np.testing.assert_allclose(ae.reconstruct(x), ae.decode(ae.embed(x)), atol=1e-5)
-    assert not np.allclose(before, ae.reconstruct(x))
-
-
-@pytest.mark.parametrize(
-    "builder,options",
-    [
-        (conv_autoencoder, {"upsampling": "resize", "batch_norm": True, "dropout": 0.2, "sparsity": 1e-4}),
-        (conv_autoencoder, {"upsampling": "transpose", "activation": "gelu", "output": "sigmoid"}),
-        (dense_autoencoder, {"batch_norm": True, "dropout": 0.1, "sparsity": 1e-3, "activation": "elu"}),
-    ],
-)
-def test_keras_file_round_trip_in_safe_mode(tmp_path, builder, options):
-    ae = builder((25, 25, 1), bottleneck=5, **options)
-    x = np.random.default_rng(2).random((4, 25, 25, 1), dtype=np.float32)
-    path = tmp_path / "m.keras"
-    ae.save(str(path))
-    restored = keras.saving.load_model(str(path), safe_mode=True)
-    np.testing.assert_array_equal(restored.predict(x, verbose=0), ae.reconstruct(x))
-    again = load(path)
-    np.testing.assert_array_equal(again.embed(x), ae.embed(x))
-    assert again.code_size == 5
-    names = {type(layer).__name__ for model in (ae.encoder, ae.decoder) for layer in model.layers}
-    assert "Lambda" not in names
+from keras_ae.models import build
 
 
 @pytest.mark.parametrize("bottleneck", [0, -3, 784, 1000])
@@ -63,15 +19,6 @@ def test_bottleneck_must_be_narrower_than_the_input(bottleneck):
         conv_autoencoder((28, 28, 1), bottleneck=bottleneck)
     with pytest.raises(UserError, match="--bottleneck"):
         dense_autoencoder((28, 28, 1), bottleneck=bottleneck)
-
-
-def test_clip_output_is_linear_in_training_and_clipped_at_inference():
-    from keras_ae.models.layers import ClipToRange
-
-    layer = ClipToRange()
-    x = np.array([[-0.5, 0.3, 1.7]], np.float32)
-    np.testing.assert_allclose(layer(x, training=True), x)
-    np.testing.assert_allclose(layer(x, training=False), [[0.0, 0.3, 1.0]])
 
 
 def test_conv_autoencoder_trained_with_mse_learns_digits_instead_of_collapsing(mnist_small):
@@ -97,3 +44,13 @@ def test_fingerprint_survives_a_save_and_changes_with_any_weight(tmp_path):
     kernel = ae.encoder.weights[0]
     kernel.assign(kernel.numpy() + np.float32(1e-6) * (np.arange(kernel.shape[-1]) == 0))
     assert ae.fingerprint() != before
+
+
+def test_build_refuses_an_option_no_builder_takes_and_leaves_out_another_archs():
+    with pytest.raises(UserError, match="unknown model option 'dropuot'") as error:
+        build("conv", (8, 8, 1), 4, dropuot=0.2)
+    assert "dropout" in str(error.value) and "\n" not in str(error.value)  # it lists the options there are
+    with pytest.raises(UserError, match="unknown model option 'colour'"):
+        build("conv1d", (16, 1), 4, variational=True, colour=3)
+    dense = build("dense", (8, 8, 1), 4, hidden=(8,), upsampling="transpose", filters=(4,), dense_units=8)
+    assert dense.code_size == 4 and "UpSampling2D" not in {type(layer).__name__ for layer in dense.decoder.layers}

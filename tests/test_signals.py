@@ -27,26 +27,6 @@ def test_builtin_signals_spec():
     assert d.kind == "signals" and d.shape == (128, 1) and d.class_names == ["normal", "anomalous"]
 
 
-@pytest.mark.parametrize("length,channels", [(37, 1), (50, 3), (13, 2)])
-def test_conv1d_keeps_any_length(length, channels):
-    from keras_ae.models import build
-
-    ae = build("conv1d", (length, channels), 4, filters=(4, 8))
-    x = np.random.default_rng(0).normal(size=(3, length, channels)).astype(np.float32)
-    assert ae.reconstruct(x).shape == x.shape
-    assert ae.embed(x).shape == (3, 4)
-    assert ae.decode(ae.embed(x)).shape == x.shape
-
-
-def test_conv1d_round_trips_with_standardisation(tmp_path):
-    from keras_ae.models import build, load
-
-    x = (np.random.default_rng(0).normal(size=(8, 21, 2)) * [1, 50] + [0, 100]).astype(np.float32)
-    ae = build("conv1d", (21, 2), 3, filters=(4,), standardize=([0.0, 100.0], [1.0, 50.0]))
-    ae.save(str(tmp_path / "s.keras"))
-    np.testing.assert_allclose(load(str(tmp_path / "s.keras")).reconstruct(x), ae.reconstruct(x), rtol=1e-5, atol=1e-3)
-
-
 def test_conv1d_refuses_images():
     from keras_ae.errors import UserError
     from keras_ae.models import build

@@ -24,7 +24,10 @@ def build(
 ):
     """Build by name (`--arch`): the decoder's output suits the loss (clip for `mse`, sigmoid for `bce`).
 
-    `variational=True` makes it a VAE (see `keras_ae.models.vae`), its KL term weighted by `kl_weight`."""
+    `variational=True` makes it a VAE (see `keras_ae.models.vae`), its KL term weighted by `kl_weight`.
+    `options` are the builders' own (`activation`, `batch_norm`, `dropout`, ...): one that no builder takes is
+    refused, one that only another architecture takes (`upsampling` for `dense`) is left out."""
+    check_options(options)
     if variational:
         from keras_ae.models.vae import variational as make_variational
 
@@ -38,16 +41,34 @@ def build(
     if arch == "conv1d":
         if len(input_shape) != 2:
             raise UserError(f"--arch conv1d needs signals (T, C), got data of shape {tuple(input_shape)}")
-        options["output"] = "linear"
-        return conv1d_autoencoder(input_shape, filters=tuple(filters or (16, 32)), bottleneck=bottleneck, **options)
-    if arch == "conv":
+        options.update(output="linear", filters=tuple(filters or (16, 32)))
+    elif arch == "conv":
         if len(input_shape) != 3:
             raise UserError(f"--arch conv needs images (H, W, C), got data of shape {tuple(input_shape)}")
-        options.pop("hidden", None)
-        options.pop("standardize", None)
-        return conv_autoencoder(input_shape, filters=tuple(filters or (32, 64)), bottleneck=bottleneck, **options)
-    options.pop("upsampling", None)
-    return dense_autoencoder(input_shape, hidden=tuple(hidden or (512, 256)), bottleneck=bottleneck, **options)
+        options["filters"] = tuple(filters or (32, 64))
+    else:
+        options["hidden"] = tuple(hidden or (512, 256))
+    builder = BUILDERS[arch]
+    return builder(input_shape, bottleneck=bottleneck, **_taken_by(builder, options))
+
+
+def _parameters(builder) -> set[str]:
+    import inspect
+
+    return {name for name, p in inspect.signature(builder).parameters.items() if p.kind is not p.VAR_KEYWORD}
+
+
+def _taken_by(builder, options: dict) -> dict:
+    """The options `builder` takes; the others belong to another architecture's builder."""
+    return {name: value for name, value in options.items() if name in _parameters(builder)}
+
+
+def check_options(options: dict) -> None:
+    """Refuse, in one line, a model option that no builder takes (a typo would otherwise be dropped silently)."""
+    taken = set().union(*(_parameters(b) for b in BUILDERS.values())) - {"input_shape", "bottleneck", "output"}
+    unknown = sorted(set(options) - taken)
+    if unknown:
+        raise UserError(f"unknown model option '{unknown[0]}' (options: {', '.join(sorted(taken))})")
 
 
 DENOISER_ARCHS = ("conv", "dense", "unet")

@@ -35,7 +35,6 @@ def conv1d_autoencoder(
     dense_units: int = 64,
     output: str = "linear",
     standardize=None,
-    **_ignored,
 ) -> Autoencoder:
     input_shape = check_input_shape(input_shape, 2, "conv1d_autoencoder")
     if not filters:
