@@ -41,7 +41,7 @@ def test_spec_round_trip(spec, canonical):
 def test_unknown_name_lists_the_valid_ones():
     with pytest.raises(UserError) as info:
         noise.parse("gausian:0.4")
-    valid = "gaussian, salt_pepper, mask, speckle, mix"
+    valid = "gaussian, salt_pepper, mask, speckle, poisson_gaussian, mix"
     assert str(info.value) == f"--noise gausian:0.4: unknown noise 'gausian' (valid: {valid})"
 
 
@@ -59,7 +59,10 @@ def test_unknown_name_lists_the_valid_ones():
         ("", "empty noise spec"),
         ("mix:", "mix needs components"),
         ("mix:gaussian:0.3,mix:mask:0.1", "cannot contain another mix"),
-        ("mix:gaussian:0.3,blur:1", "unknown noise 'blur' (valid: gaussian, salt_pepper, mask, speckle)"),
+        (
+            "mix:gaussian:0.3,blur:1",
+            "unknown noise 'blur' (valid: gaussian, salt_pepper, mask, speckle, poisson_gaussian)",
+        ),
         ("mix:gaussian:0.3,mask:2", "p must be in [0, 1]"),
     ],
 )
@@ -161,3 +164,57 @@ def test_pipeline_corrupts_whole_batches_like_single_examples():
     noisy, _ = next(iter(data.batches("train", 128, pairs=mixture)))
     has_salt = (noisy.numpy() == 1).reshape(128, -1).any(axis=1)
     assert 0 < has_salt.sum() < 128  # both components within one batch
+
+
+# -- ranges and Poisson-Gaussian noise (issue 16) -------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "spec, canonical",
+    [
+        ("gaussian:0.02-0.2", "gaussian:0.02-0.2"),
+        ("gaussian:1e-3-0.1", "gaussian:0.001-0.1"),
+        ("poisson_gaussian:0.01,0.02", "poisson_gaussian:0.01,0.02"),
+        ("poisson_gaussian:0.001-0.02, 0.005-0.03", "poisson_gaussian:0.001-0.02,0.005-0.03"),
+        ("mix:poisson_gaussian:0.01,0.02,gaussian:0.1", "mix:poisson_gaussian:0.01,0.02,gaussian:0.1"),
+    ],
+)
+def test_range_and_poisson_gaussian_specs_round_trip(spec, canonical):
+    parsed = noise.parse(spec)
+    assert str(parsed) == canonical
+    assert noise.parse(str(parsed)) == parsed
+
+
+@pytest.mark.parametrize(
+    "spec, fragment",
+    [
+        ("gaussian:0.2-0.02", "gaussian sigma range 0.2-0.02 is backwards; write 0.02-0.2"),
+        ("salt_pepper:0.1-1.5", "p must be in [0, 1], got 1.5"),
+        ("poisson_gaussian:", "poisson_gaussian needs A,B"),
+        ("poisson_gaussian:0.01,0.02,3", "poisson_gaussian needs A,B"),
+        ("poisson_gaussian:-0.01,0.02", "A must be >= 0"),
+        ("poisson_gaussian:0.01,x", "B 'x' is not a number"),
+    ],
+)
+def test_range_and_poisson_gaussian_errors_are_one_line(spec, fragment):
+    with pytest.raises(UserError) as info:
+        noise.parse(spec)
+    assert fragment in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_range_draws_one_sigma_per_example_fixed_and_in_the_pipeline():
+    images = grey(n=300, size=16)
+    spread = (noise.parse("gaussian:0.02-0.2").apply_fixed(images, seed=2) - images).reshape(300, -1).std(axis=1)
+    assert spread.min() < 0.04 and spread.max() > 0.18 and abs(spread.mean() - 0.11) < 0.01
+    again = (noise.parse("gaussian:0.02-0.2").apply_fixed(images, seed=2) - images).reshape(300, -1).std(axis=1)
+    assert np.array_equal(spread, again)  # validation: the same level for the same image every time
+    pairs = noise.parse("gaussian:0.02-0.2").pairs()
+    noisy, _ = next(iter(tf.data.Dataset.from_tensor_slices(images).batch(100).map(pairs)))
+    batch_spread = (noisy.numpy() - 0.5).reshape(100, -1).std(axis=1)
+    assert batch_spread.max() - batch_spread.min() > 0.1  # each example of a batch has its own sigma
+
+
+def test_poisson_gaussian_variance_grows_with_the_signal():
+    levels = np.array([0.1, 0.3, 0.5], np.float32)
+    images = np.broadcast_to(levels[None, None, :, None], (400, 8, 3, 1)).copy()
+    noisy = noise.parse("poisson_gaussian:0.01,0.02").apply_fixed(images, seed=0)
+    variance = (noisy - images)[..., 0].reshape(-1, 3).var(axis=0)
+    np.testing.assert_allclose(variance, 0.01 * levels + 0.02**2, rtol=0.08)

@@ -12,12 +12,27 @@ training path draws from a `tf.random.Generator` whose state lives outside the p
 seeded from TensorFlow's global RNG, so a seeded run starts from the same state (though parallel map calls may
 hand the draws to examples in a different order). Validation noise is the opposite: `apply_fixed` uses
 stateless ops keyed on (seed, image index), the same noisy images every time.
+
+**Ranges: one model for every noise level.** A strength may be a range, `gaussian:0.02-0.2`: each example (each
+patch) draws its own strength uniformly from it, so a model trained that way is blind to the level and serves
+all of them (the blind photo denoiser is trained on `gaussian:0-0.216`, sigma 0..55 on the 0..255 scale). A
+backwards range (`gaussian:0.2-0.02`) is refused. On the validation path the strength is drawn statelessly too:
+the same image always gets the same level.
+
+**Poisson-Gaussian: the noise of real sensors.** `poisson_gaussian:A,B` is signal-dependent: a pixel of clean
+value x gets noise of variance A·x + B² (photon shot noise, whose variance grows with the light collected, plus
+the sensor's read noise B), the model of Foi et al. (2008) used for raw camera and microscope data. A is the
+gain (one photon's share of the full scale: A = 0.01 is ~100 photons at white) and B a standard deviation;
+either may be a range (`poisson_gaussian:0.001-0.02,0.005-0.03`), and `poisson_gaussian:A` means B = 0. It is
+drawn as x + sqrt(A·x + B²)·N(0, 1), the Gaussian approximation of the Poisson part, accurate from a few
+photons up (and what lets the training path draw from a `tf.random.Generator`, which has no Poisson sampler).
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +42,7 @@ from keras_ae.errors import UserError
 
 # name -> (parameter name, example value for messages); the parameter is a std-dev ("sigma") or a fraction ("p").
 KINDS = {"gaussian": ("sigma", 0.4), "salt_pepper": ("p", 0.1), "mask": ("p", 0.5), "speckle": ("sigma", 0.3)}
+POISSON_GAUSSIAN = "poisson_gaussian"  # two parameters, A (gain) and B (read noise sigma): variance A*x + B**2
 MIX = "mix"
 
 
@@ -43,6 +59,14 @@ class _Draws:
     def child(self) -> _Draws:
         """Draws of their own, so a branch's noise does not depend on which other branches ran."""
         return self if self.seed is None else _Draws(seed=self._next_seed())
+
+    def strength(self, image, low, high):
+        """`low` for a fixed strength; for a range, one uniform draw in [low, high] per example of `image`
+        ((H, W, C) -> a scalar, a batch (N, H, W, C) -> shape (N, 1, 1, 1))."""
+        if high is None:
+            return low
+        shape = [tf.shape(image)[0], 1, 1, 1] if image.shape.rank == 4 else []
+        return low + (high - low) * self.uniform(shape)
 
     def uniform(self, shape, maxval=1.0, dtype=tf.float32):
         if self.seed is None:
@@ -112,30 +136,58 @@ class PixelNoise(Noise):
 
     kind: str
     amount: float
+    high: float | None = None  # a range amount..high: each example draws its strength from it
     _generator: tf.random.Generator | None = field(default=None, init=False, repr=False, compare=False)
-    corrupts_batches = True  # every draw is per pixel: a batch is just more pixels
+    corrupts_batches = True  # every draw is per pixel or per example of a batch (N, H, W, C)
 
     def __str__(self):
-        return f"{self.kind}:{self.amount:.12g}"
+        return f"{self.kind}:{_format(self.amount, self.high)}"
 
     def _corrupt(self, image, draws):
+        amount = draws.strength(image, self.amount, self.high)
         if self.kind == "gaussian":
-            return image + self.amount * draws.normal(tf.shape(image))
+            return image + amount * draws.normal(tf.shape(image))
         if self.kind == "speckle":
-            return image + image * self.amount * draws.normal(tf.shape(image))
+            return image + image * amount * draws.normal(tf.shape(image))
         # salt_pepper and mask hit whole pixels: one draw per (row, column), shared by the channels.
         u = draws.uniform(tf.concat([tf.shape(image)[:-1], [1]], axis=0))
         if self.kind == "mask":
-            return tf.where(u < self.amount, 0.0, image)
-        image = tf.where(u < self.amount / 2, 0.0, image)
-        return tf.where((u >= self.amount / 2) & (u < self.amount), 1.0, image)
+            return tf.where(u < amount, 0.0, image)
+        image = tf.where(u < amount / 2, 0.0, image)
+        return tf.where((u >= amount / 2) & (u < amount), 1.0, image)
+
+
+@dataclass
+class PoissonGaussian(Noise):
+    """Signal-dependent noise of variance `gain`·x + `read`² at a pixel of clean value x (see the module)."""
+
+    gain: float
+    read: float = 0.0
+    gain_high: float | None = None
+    read_high: float | None = None
+    _generator: tf.random.Generator | None = field(default=None, init=False, repr=False, compare=False)
+    corrupts_batches = True
+
+    def __str__(self):
+        text = f"{POISSON_GAUSSIAN}:{_format(self.gain, self.gain_high)}"
+        return text + (f",{_format(self.read, self.read_high)}" if self.read or self.read_high else "")
+
+    def _corrupt(self, image, draws):
+        gain = draws.strength(image, self.gain, self.gain_high)
+        read = draws.strength(image, self.read, self.read_high)
+        variance = gain * tf.maximum(image, 0.0) + tf.square(read)
+        return image + tf.sqrt(variance) * draws.normal(tf.shape(image))
+
+
+def _format(low: float, high: float | None) -> str:
+    return f"{low:.12g}" if high is None else f"{low:.12g}-{high:.12g}"
 
 
 @dataclass
 class Mixture(Noise):
     """Each example gets one of `components`, picked with equal odds."""
 
-    components: tuple[PixelNoise, ...]
+    components: tuple[Noise, ...]
     _generator: tf.random.Generator | None = field(default=None, init=False, repr=False, compare=False)
 
     def __str__(self):
@@ -155,34 +207,78 @@ def parse(spec: str) -> Noise:
 
     text = spec.strip()
     if not text:
-        fail(f"empty noise spec; expected NAME:VALUE such as gaussian:0.4 (names: {', '.join([*KINDS, MIX])})")
+        fail(f"empty noise spec; expected NAME:VALUE such as gaussian:0.4 (names: {', '.join(NAMES)})")
     name, _, rest = text.partition(":")
     if name.strip().lower() == MIX:
         if not rest.strip():
             fail("mix needs components, e.g. mix:gaussian:0.3,salt_pepper:0.05")
-        return Mixture(tuple(_parse_one(part, fail, in_mix=True) for part in rest.split(",")))
+        # components are separated by commas that start a new name (poisson_gaussian's own comma does not)
+        return Mixture(tuple(_parse_one(part, fail, in_mix=True) for part in re.split(r",(?=\s*[A-Za-z])", rest)))
     return _parse_one(text, fail, in_mix=False)
 
 
-def _parse_one(text: str, fail, in_mix: bool) -> PixelNoise:
-    name, colon, value = (s.strip() for s in text.strip().partition(":"))
+NAMES = (*KINDS, POISSON_GAUSSIAN, MIX)
+
+
+def _parse_one(text: str, fail, in_mix: bool) -> Noise:
+    name, _, value = (s.strip() for s in text.strip().partition(":"))
     name = name.lower()
     if name == MIX and in_mix:
         fail("a mix cannot contain another mix")
+    if name == POISSON_GAUSSIAN:
+        return _parse_poisson_gaussian(value, fail)
     if name not in KINDS:
-        valid = ", ".join(KINDS) if in_mix else ", ".join([*KINDS, MIX])
+        valid = ", ".join(n for n in NAMES if n != MIX) if in_mix else ", ".join(NAMES)
         fail(f"unknown noise {name!r} (valid: {valid})")
     parameter, example = KINDS[name]
     if not value:
-        fail(f"{name} needs a {parameter}, e.g. {name}:{example}")
-    try:
-        amount = float(value)
-    except ValueError:
-        fail(f"{name} {parameter} {value!r} is not a number")
-    if not math.isfinite(amount):
-        fail(f"{name} {parameter} must be a finite number, got {value}")
-    if parameter == "sigma" and amount < 0:
-        fail(f"{name} sigma must be >= 0, got {amount:g}")
-    if parameter == "p" and not 0.0 <= amount <= 1.0:
-        fail(f"{name} p must be in [0, 1], got {amount:g}")
-    return PixelNoise(name, amount)
+        fail(f"{name} needs a {parameter}, e.g. {name}:{example} or a range such as {name}:0.02-0.2")
+    low, high = _parse_strength(value, f"{name} {parameter}", fail)
+    for amount in (low, high):
+        if amount is None:
+            continue
+        if parameter == "sigma" and amount < 0:
+            fail(f"{name} sigma must be >= 0, got {amount:g}")
+        if parameter == "p" and not 0.0 <= amount <= 1.0:
+            fail(f"{name} p must be in [0, 1], got {amount:g}")
+    return PixelNoise(name, low, high)
+
+
+def _parse_poisson_gaussian(value: str, fail) -> PoissonGaussian:
+    parts = [p.strip() for p in value.split(",")] if value else []
+    if not 1 <= len(parts) <= 2 or not all(parts):
+        fail(f"{POISSON_GAUSSIAN} needs A,B (variance A*x + B^2), e.g. {POISSON_GAUSSIAN}:0.01,0.02")
+    gain = _parse_strength(parts[0], f"{POISSON_GAUSSIAN} A", fail)
+    read = _parse_strength(parts[1], f"{POISSON_GAUSSIAN} B", fail) if len(parts) == 2 else (0.0, None)
+    for label, values in (("A", gain), ("B", read)):
+        if any(v is not None and v < 0 for v in values):
+            fail(f"{POISSON_GAUSSIAN} {label} must be >= 0, got {min(v for v in values if v is not None):g}")
+    return PoissonGaussian(gain[0], read[0], gain[1], read[1])
+
+
+def _parse_strength(value: str, what: str, fail) -> tuple[float, float | None]:
+    """`0.1` -> (0.1, None); a range `0.02-0.2` -> (0.02, 0.2); backwards ranges and non-numbers fail."""
+
+    def number(text):
+        try:
+            amount = float(text)
+        except ValueError:
+            return None
+        if not math.isfinite(amount):
+            fail(f"{what} must be a finite number, got {text.strip()}")
+        return amount
+
+    single = number(value)
+    if single is not None:
+        return single, None
+    # a range: split at a '-' that is neither a leading sign nor an exponent's sign (1e-3-0.1)
+    for match in re.finditer("-", value):
+        i = match.start()
+        if i == 0 or value[i - 1] in "eE":
+            continue
+        low, high = number(value[:i]), number(value[i + 1 :])
+        if low is not None and high is not None:
+            if low > high:
+                fail(f"{what} range {value} is backwards; write {high:g}-{low:g}")
+            return low, high
+    fail(f"{what} {value!r} is not a number or a range LOW-HIGH")
