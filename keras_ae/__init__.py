@@ -15,6 +15,10 @@ docs/architecture.md maps the packages.
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
+import sys
+import warnings
 
 __version__ = "0.1.0"
 
@@ -41,6 +45,47 @@ _MOVED = {
     "projector": "keras_ae.measure.projector",
     "tiling": "keras_ae.denoise.tiling",
 }
+
+
+# Every module that defines a registered Keras layer: imported as soon as Keras is, so that after `import keras_ae`
+# `keras.saving.load_model(path, safe_mode=True)` opens every model keras-ae writes (issue 17), while
+# `import keras_ae` alone still starts neither Keras nor TensorFlow.
+LAYER_MODULES = ("keras_ae.models", "keras_ae.codec.rounding", "keras_ae.classify.classifier")
+
+
+def register_layers() -> None:
+    """Import every module that registers a layer with Keras (`LAYER_MODULES`)."""
+    for module in LAYER_MODULES:
+        importlib.import_module(module)
+
+
+class _RegisterWhenKerasLoads(importlib.abc.MetaPathFinder):
+    """Runs `register_layers` right after the first `import keras`, wherever it happens."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "keras":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def exec_then_register(module):
+            exec_module(module)
+            try:
+                register_layers()
+            except Exception as error:  # noqa: BLE001 - never break `import keras` itself
+                warnings.warn(f"keras-ae could not register its layers with Keras: {error}", stacklevel=2)
+
+        spec.loader.exec_module = exec_then_register
+        return spec
+
+
+if "keras" in sys.modules:
+    register_layers()
+elif not any(isinstance(finder, _RegisterWhenKerasLoads) for finder in sys.meta_path):
+    sys.meta_path.insert(0, _RegisterWhenKerasLoads())
 
 
 def __getattr__(name):

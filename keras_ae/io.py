@@ -263,7 +263,9 @@ def list_images(inputs) -> list[str]:
     for path in files:
         stem = os.path.splitext(os.path.basename(path))[0]
         if stem in seen:
-            raise UserError(f"{seen[stem]} and {path} would both be written as {stem}.png; pass one of them")
+            raise UserError(
+                f"two inputs share the file name {stem}.png once written ({seen[stem]}, {path}); pass one of them"
+            )
         seen[stem] = path
     return files
 

@@ -21,7 +21,7 @@ import os
 
 import keras
 
-from keras_ae import codec, runs, training
+from keras_ae import codec, io, runs, training
 from keras_ae import data as datasets
 from keras_ae.codec import rate
 from keras_ae.errors import UserError
@@ -92,7 +92,7 @@ def run(
     codebook = codec.Codebook.for_decoder(ae.decode, train_codes, bits=bits, step=step)  # step: transform-coded
     names = rate.numbered_names(len(x_val))
     archive, payload = codec.archive_bytes(ae.fingerprint(), ae.input_shape, names, ae.embed(x_val), codebook)
-    codec.archive.write_atomic(os.path.join(work, "validation.kae"), archive)
+    io.write_file(os.path.join(work, "validation.kae"), archive)
     _, codes = codec.read_archive(os.path.join(work, "validation.kae"), ae.fingerprint())
     restored = ae.decode(codes)
 

@@ -69,13 +69,14 @@ def test_embed_measures_codes_against_pixels(cli, trained_run, tmp_path):
     assert len((tmp_path / "tb" / "metadata.tsv").read_text().splitlines()) == 1797
 
 
-def test_rerun_replaces_the_run_folder_whole(cli, trained_run, tmp_path):
+def test_a_folder_keras_ae_did_not_make_is_refused_and_overwrite_keeps_its_files(cli, trained_run, tmp_path):
     out = tmp_path / "again"
     out.mkdir()
-    (out / "stale.txt").write_text("from an older run")
-    code, _, err = cli(*TRAIN[:-1], "1", "--arch", "dense", "--out", out)
+    (out / "notes.txt").write_text("the user's")
+    assert_one_line_error(*cli(*TRAIN[:-1], "1", "--arch", "dense", "--out", out)[::2], "--overwrite")
+    code, _, err = cli(*TRAIN[:-1], "1", "--arch", "dense", "--out", out, "--overwrite")
     assert code == 0, err
-    assert not (out / "stale.txt").exists() and (out / "model.keras").exists()
+    assert (out / "notes.txt").read_text() == "the user's" and (out / "model.keras").exists()
 
 
 def _not_a_keras_ae_model(tmp_path):

@@ -67,13 +67,59 @@ class Group(click.Group):
         return sorted(self.commands, key=lambda name: self.ORDER.index(name) if name in self.ORDER else len(self.ORDER))
 
 
+def _max_pixels(ctx, param, value):
+    if value is not None:
+        from keras_ae import io
+
+        if value < 1:
+            raise click.BadParameter("must be at least 1")
+        os.environ[io.MAX_PIXELS_ENV] = str(value)  # reaches every reader, tf.data's too
+    return value
+
+
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="keras-ae")
+@click.option(
+    "--max-pixels",
+    type=int,
+    default=None,
+    expose_value=False,
+    callback=_max_pixels,
+    metavar="N",
+    help="Refuse pictures of more than N pixels (height x width) from their header [default: 100000000, or "
+    "KERAS_AE_MAX_PIXELS]: a few bytes of PNG can declare gigapixels.",
+)
 @click.pass_context
 def cli(ctx):
     """Autoencoders for Keras: train, embed, export, and the recipes (denoise, ...)."""
     if ctx.invoked_subcommand and not {"--help", "-h", "--list"} & set(sys.argv):
         quiet_tensorflow()
+
+
+RUN_FOLDER_COMMANDS = ("train", "embed", "denoise", "recipe *")  # commands that write a run folder (`runs`)
+
+
+def _apply_overwrite(ctx, param, value):
+    if value:
+        from keras_ae import runs
+
+        token = runs.allow_overwrite(True)
+        ctx.call_on_close(lambda: runs.reset_overwrite(token))
+    return value
+
+
+def add_overwrite_option(command: click.Command) -> None:
+    """`--overwrite`, and what happens to an existing folder in `--out`'s help (`keras_ae.runs`)."""
+    from keras_ae.runs import OUT_HELP, OVERWRITE_HELP
+
+    if any(p.name == "overwrite" for p in command.params):
+        return
+    for param in command.params:
+        if param.name == "out" and OUT_HELP not in (param.help or ""):
+            param.help = f"{param.help or ''} {OUT_HELP}".strip()
+    command.params.append(
+        click.Option(["--overwrite"], is_flag=True, expose_value=False, callback=_apply_overwrite, help=OVERWRITE_HELP)
+    )
 
 
 def register_commands() -> None:
@@ -87,9 +133,18 @@ def register_commands() -> None:
     for module in pkgutil.iter_modules(__path__):
         if not module.name.startswith("_"):
             importlib.import_module(f"{__name__}.{module.name}")
+    for name in RUN_FOLDER_COMMANDS:
+        if name.endswith(" *"):
+            group = cli.commands.get(name[:-2])
+            for command in getattr(group, "commands", {}).values():
+                add_overwrite_option(command)
+        elif name in cli.commands:
+            add_overwrite_option(cli.commands[name])
 
 
 def main(argv=None) -> None:
+    from keras_ae import runs
+
     register_commands()
     try:
         cli.main(args=argv, standalone_mode=False)
@@ -105,4 +160,6 @@ def main(argv=None) -> None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
+    finally:
+        runs.release_all()  # a run folder's lock ends with its command, even in a process that goes on
     sys.exit(0)

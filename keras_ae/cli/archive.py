@@ -35,12 +35,12 @@ def _progress(total: int, label: str):
 @click.option("--overwrite", is_flag=True, help="Replace an existing archive.")
 def compress(model_path, inputs, out, step, bits, transform, coder, overwrite):
     """Compress image files or folders into one .kae archive of their quantized, entropy-coded codes."""
-    from keras_ae import codec, inference
+    from keras_ae import codec, io
     from keras_ae.models import load
 
     if bits is None and step is None:
         step = 0.01
-    files = inference.list_images(inputs)
+    files = io.list_images(inputs)
     ae = load(model_path)
     with _progress(len(files), "encoding") as bar:
         summary = codec.compress(
@@ -56,7 +56,13 @@ def compress(model_path, inputs, out, step, bits, transform, coder, overwrite):
 @cli.command()
 @click.option("--model", "model_path", required=True, help=MODEL_HELP + " The one that compressed the archive.")
 @click.argument("archive")
-@click.option("-o", "--out", required=True, help="Folder for the PNGs (original names, .png).")
+@click.option(
+    "-o",
+    "--out",
+    required=True,
+    help="Folder for the PNGs (original names, .png). An existing folder keeps its files: keras-ae only adds "
+    "the PNGs, and refuses names already there unless --overwrite.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace files of the same names in the folder.")
 def decompress(model_path, archive, out, overwrite):
     """Restore the images of a .kae archive as PNG files."""
@@ -77,29 +83,35 @@ def decompress(model_path, archive, out, overwrite):
 @click.option("--overwrite", is_flag=True, help="Replace an existing file.")
 def encode(model_path, inputs, out, overwrite):
     """Write the raw float32 codes e(x) of image files to a .npy file (no quantization)."""
-    import io
+    from io import BytesIO
 
     import numpy as np
 
-    from keras_ae import codec, inference
-    from keras_ae.codec.archive import check_output_file, write_atomic
+    from keras_ae import codec, io
+    from keras_ae.codec.archive import check_output_file
     from keras_ae.models import load
 
-    files = inference.list_images(inputs)
+    files = io.list_images(inputs)
     check_output_file(out, files, overwrite)
     ae = load(model_path)
     with _progress(len(files), "encoding") as bar:
         codes = codec.encode_files(ae, files, progress=bar.update)
-    buffer = io.BytesIO()
+    buffer = BytesIO()
     np.save(buffer, codes)
-    write_atomic(out, buffer.getvalue())
+    io.write_file(out, buffer.getvalue())
     click.echo(f"wrote {out}: {codes.shape[0]} codes of {codes.shape[1]} values")
 
 
 @cli.command()
 @click.option("--model", "model_path", required=True, help=MODEL_HELP)
 @click.argument("codes_path", metavar="CODES.npy")
-@click.option("-o", "--out", required=True, help="Folder for the PNGs, named 00000.png, 00001.png, ... in row order.")
+@click.option(
+    "-o",
+    "--out",
+    required=True,
+    help="Folder for the PNGs, named 00000.png, 00001.png, ... in row order. An existing folder keeps its files: "
+    "keras-ae only adds the PNGs, and refuses names already there unless --overwrite.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace files of the same names in the folder.")
 def decode(model_path, codes_path, out, overwrite):
     """Turn codes (a .npy of shape (N, code size)) back into images with the model's decoder."""

@@ -27,7 +27,7 @@ def denoise(model_path, inputs, out):
     model = inference.load_image_model(model_path)
     height, width, channels = model.input_shape
     progress = click.progressbar(files, label="denoising", file=click.get_text_stream("stderr"))
-    with runs.run_folder(out, flag="-o") as work, progress as bar:
+    with runs.run_folder(out, flag="-o", inputs=inputs) as work, progress as bar:
         for path in bar:
             image, note = inference.read_image(path, channels)
             if note:

@@ -130,9 +130,10 @@ def _check_target(out: str) -> None:
     import shutil
 
     from keras_ae import runs
+    from keras_ae.export import is_export
 
     existed = os.path.exists(runs.partial_path(out))
-    work = runs.prepare(out, flag="-o")
+    work = runs.prepare(out, flag="-o", ours=is_export)
     if not existed:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -3,20 +3,24 @@
 `compress` reads the images in chunks (memory stays bounded by the chunk, whatever the number of files),
 keeps only their codes, fits the quantizer and the probability model to those codes (or uses a `Codebook`
 fitted elsewhere, e.g. on the training codes), and writes the archive through a temporary file and a
-rename. `decompress` checks magic, version, checksum, bounds and the model's fingerprint before it decodes
-anything, writes the PNGs into a temporary folder, and moves them into place only when all are written.
+rename. `decompress` checks magic, version, checksum, bounds, the model's fingerprint, the image shape,
+the output names and whether the payload can hold what the header claims before it decodes anything;
+then, with the output folder locked, it decodes and writes the PNGs `CHUNK` at a time into a hidden
+folder there (removing any such folder a killed run left) and moves them into place only when all are
+written.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import tempfile
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
+from keras_ae import io, runs
 from keras_ae.codec import container, entropy
 from keras_ae.codec.entropy import CodeModel, CorruptData
 from keras_ae.codec.quantize import Quantizer, decoder_sensitivity
@@ -24,6 +28,8 @@ from keras_ae.codec.transform import Transform, decoder_metric
 from keras_ae.errors import UserError
 
 CHUNK = 256
+MAX_FILE_NAME = 255  # bytes: what ext4, XFS, APFS and NTFS hold
+PARTIAL_PREFIX = ".kae-partial-"
 
 
 @dataclass
@@ -113,16 +119,35 @@ def encode_files(ae, files, chunk: int = CHUNK, progress=None) -> np.ndarray:
 
 def read_exact(path: str, shape) -> np.ndarray:
     """An image of exactly the model's size and colour mode; anything else is refused, never resized."""
-    from keras_ae import inference
+    from keras_ae import io
 
-    image, note = inference.read_image(path, shape[-1])
-    if note:
-        raise UserError(f"{path}: colour mode does not match the model ({note.split(': ', 1)[-1]}); convert it first")
-    if image.shape != tuple(shape):
+    info = io.image_info(path)
+    if (info.height, info.width) != tuple(shape[:2]):
+        raise UserError(f"{path}: image is {info.width}x{info.height}, the model takes {shape[1]}x{shape[0]} images")
+    if info.channels != shape[-1]:
+        kinds = {1: "grey", 3: "colour"}
         raise UserError(
-            f"{path}: image is {image.shape[1]}x{image.shape[0]}, the model takes {shape[1]}x{shape[0]} images"
+            f"{path}: colour mode does not match the model (a {kinds[info.channels]} image, the model takes "
+            f"{kinds.get(shape[-1], shape[-1])} ones); convert it first"
         )
-    return image
+    return io.read_image(path)[0]
+
+
+def output_names(names, source: str = "") -> list[str]:
+    """The file each archived name decompresses to (`<stem>.png`), refused (one line) where the file system
+    could not hold it (over 255 bytes, `.`, `..`, `...`) or two names would become the same file."""
+    outputs, seen = [], {}
+    for name in names:
+        stem = os.path.splitext(name)[0]
+        output = stem + ".png"
+        where = f"{source}: " if source else ""
+        if not stem.strip(".") or len(output.encode()) > MAX_FILE_NAME or not container.safe_name(name):
+            raise UserError(f"{where}the name {name[:60]!r}{'...' if len(name) > 60 else ''} cannot be a file name")
+        if output in seen:
+            raise UserError(f"{where}{seen[output]!r} and {name!r} would both decompress to {output}")
+        seen[output] = name
+        outputs.append(output)
+    return outputs
 
 
 def compress(
@@ -144,13 +169,7 @@ def compress(
     if not files:
         raise UserError("no images to compress")
     names = [os.path.basename(f) for f in files]
-    for name in names:
-        if not container.safe_name(name):
-            raise UserError(f"{name!r}: a file name the archive cannot store")
-    stems = Counter(os.path.splitext(n)[0] for n in names)
-    clash = next((stem for stem, count in stems.items() if count > 1), None)
-    if clash is not None:
-        raise UserError(f"two inputs would both decompress to {clash}.png")
+    output_names(names)
     if len(files) > container.MAX_IMAGES or len(files) * ae.code_size > container.MAX_VALUES:
         most = min(container.MAX_IMAGES, container.MAX_VALUES // ae.code_size)
         raise UserError(f"{len(files):,} images is more than one archive holds ({most:,} here); split them")
@@ -162,7 +181,7 @@ def compress(
     if expected != codes.shape[1]:
         raise UserError(f"the codebook is for codes of {expected} values, the model makes {codes.shape[1]}")
     data, payload = archive_bytes(ae.fingerprint(), ae.input_shape, names, codes, codebook)
-    write_atomic(out, data)
+    io.write_file(out, data)
     return Summary(len(files), len(data), len(data) - payload, payload)
 
 
@@ -186,14 +205,15 @@ def archive_bytes(fingerprint: str, shape, names, codes: np.ndarray, codebook: C
     return container.pack(header, payload), len(payload)
 
 
-def read_archive(path: str, fingerprint: str | None = None) -> tuple[container.Header, np.ndarray]:
-    """Check an archive and decode its codes (N, D), dequantized. With `fingerprint`, refuse another model's."""
+def read_archive(path: str, fingerprint: str | None = None, check=None) -> tuple[container.Header, np.ndarray]:
+    """Check an archive and decode its codes (N, D), dequantized. With `fingerprint`, refuse another model's;
+    `check(header)` may refuse more (raising `UserError`) before anything is decoded."""
     if not os.path.isfile(path):
         raise UserError(f"{path}: no such archive")
     with open(path, "rb") as f:
         data = f.read()
     try:
-        header, payload = container.unpack(data)
+        header, payload = container.unpack(data, check_payload=True)
         if fingerprint is not None and header.fingerprint != fingerprint:
             raise UserError(
                 f"{path} was made by model {header.fingerprint[:16]}…, not by --model ({fingerprint[:16]}…); "
@@ -202,6 +222,9 @@ def read_archive(path: str, fingerprint: str | None = None) -> tuple[container.H
         model = None
         if header.coder == "ans":
             model = CodeModel.from_bytes(header.table, header.size, header.levels, header.model)
+        entropy.check_payload_size(len(payload), header.count, header.size, header.levels, model, header.coder)
+        if check is not None:
+            check(header)
         symbols = entropy.decode(payload, header.count, header.size, header.levels, model, header.coder)
     except CorruptData as error:
         raise UserError(f"{path}: {error}") from None
@@ -216,41 +239,47 @@ def decompress(ae, archive: str, out_dir: str, overwrite: bool = False, progress
 
 
 def open_archive(ae, archive: str) -> tuple[list[str], np.ndarray]:
-    """The output names (`<stem>.png`) and codes of an archive that `ae` made; refused if another model did."""
-    header, codes = read_archive(archive, ae.fingerprint())
-    if tuple(header.shape) != tuple(ae.input_shape) or header.code_size != ae.code_size:
-        held = "x".join(map(str, header.shape))
-        takes = "x".join(map(str, ae.input_shape))
-        raise UserError(
-            f"{archive}: holds {held} images with {header.code_size}-value codes; "
-            f"--model takes {takes} images with {ae.code_size}-value codes"
-        )
-    return [os.path.splitext(name)[0] + ".png" for name in header.names], codes
+    """The output names (`<stem>.png`) and codes of an archive that `ae` made; refused if another model did,
+    if its images or codes are not the model's, or if its names cannot be files, before anything is decoded."""
+
+    def check(header):
+        if tuple(header.shape) != tuple(ae.input_shape) or header.code_size != ae.code_size:
+            held = "x".join(map(str, header.shape))
+            takes = "x".join(map(str, ae.input_shape))
+            raise UserError(
+                f"{archive}: holds {held} images with {header.code_size}-value codes; "
+                f"--model takes {takes} images with {ae.code_size}-value codes"
+            )
+        output_names(header.names, archive)
+
+    header, codes = read_archive(archive, ae.fingerprint(), check)
+    return output_names(header.names, archive), codes
 
 
 def write_images(ae, codes, names, out_dir: str, overwrite: bool = False, progress=None) -> list[str]:
     """Decode `codes` `CHUNK` at a time into PNGs in a hidden folder inside `out_dir`, then move them into
-    place: a failure leaves `out_dir` as it was."""
-    from keras_ae import inference
-
+    place: a failure leaves `out_dir` as it was. `out_dir` is locked meanwhile (`runs.locked`), and hidden
+    folders a killed run left there are removed first."""
     created = not os.path.exists(out_dir)
     targets = check_output_folder(out_dir, names, overwrite)
-    work = tempfile.mkdtemp(prefix=".kae-partial-", dir=out_dir)
-    try:
-        for start in range(0, len(names), CHUNK):
-            images = ae.decode(codes[start : start + CHUNK])
-            for name, image in zip(names[start : start + CHUNK], images, strict=True):
-                inference.write_png(os.path.join(work, name), image)
-            if progress:
-                progress(len(images))
-        for name, target in zip(names, targets, strict=True):
-            os.replace(os.path.join(work, name), target)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        if created:
-            shutil.rmtree(out_dir, ignore_errors=True)
-        raise
-    os.rmdir(work)
+    with runs.locked(out_dir, "-o"):
+        for leftover in glob.glob(os.path.join(glob.escape(out_dir), PARTIAL_PREFIX + "*")):
+            shutil.rmtree(leftover, ignore_errors=True)
+        work = tempfile.mkdtemp(prefix=PARTIAL_PREFIX, dir=out_dir)
+        try:
+            for start, images in zip(range(0, len(names), CHUNK), io.chunks(ae.decode, codes, CHUNK), strict=True):
+                for name, image in zip(names[start : start + CHUNK], images, strict=True):
+                    io.write_image(os.path.join(work, name), image)
+                if progress:
+                    progress(len(images))
+            for name, target in zip(names, targets, strict=True):
+                os.replace(os.path.join(work, name), target)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            if created:
+                shutil.rmtree(out_dir, ignore_errors=True)
+            raise
+        os.rmdir(work)
     return targets
 
 
@@ -269,24 +298,13 @@ def check_output_file(out: str, inputs, overwrite: bool) -> None:
 def check_output_folder(out_dir: str, names, overwrite: bool) -> list[str]:
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise UserError(f"-o {out_dir}: exists and is not a folder")
-    os.makedirs(out_dir, exist_ok=True)
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"-o {out_dir}: cannot write there ({error.strerror or error})") from None
     targets = [os.path.join(out_dir, name) for name in names]
     existing = [t for t in targets if os.path.exists(t)]
     if existing and not overwrite:
         more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
         raise UserError(f"-o {out_dir}: already holds {os.path.basename(existing[0])}{more} (use --overwrite)")
     return targets
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename: readers never see half an archive."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".partial", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise

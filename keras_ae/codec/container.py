@@ -10,7 +10,9 @@ readers open them, and this reader opens both.
 
 The CRC-32 covers every byte before it, so a flipped byte anywhere, a truncation or an appended tail is
 caught before anything is decoded. Every size in the header is bounded before anything is allocated, so a
-forged header (with a correct checksum) cannot ask for gigabytes.
+forged header (with a correct checksum) cannot ask for gigabytes; and before the file names are read, the
+payload must be large enough to hold the codes the header claims (`entropy.check_payload_size`), so a
+5 KB file cannot make the reader list millions of names.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from keras_ae.codec.entropy import CODERS, MODELS, CorruptData
+from keras_ae.codec.entropy import CODERS, MODELS, CodeModel, CorruptData, check_payload_size
 from keras_ae.codec.transform import Transform
 
 MAGIC = b"\x89KAE\r\n\x1a\n"
@@ -106,8 +108,9 @@ def pack(header: Header, payload: bytes) -> bytes:
     return data + struct.pack("<I", zlib.crc32(data))
 
 
-def unpack(data: bytes) -> tuple[Header, bytes]:
-    """Check and split an archive; `CorruptData` (one line, without the file name) for anything wrong."""
+def unpack(data: bytes, check_payload: bool = False) -> tuple[Header, bytes]:
+    """Check and split an archive; `CorruptData` (one line, without the file name) for anything wrong.
+    With `check_payload`, refuse a payload too small for the codes the header claims before reading names."""
     if len(data) < len(MAGIC) or data[: len(MAGIC)] != MAGIC:
         raise CorruptData("not a .kae archive (wrong magic bytes)")
     if len(data) < _PREFIX.size:
@@ -127,10 +130,12 @@ def unpack(data: bytes) -> tuple[Header, bytes]:
     (payload_length,) = struct.unpack_from("<I", data, payload_at)
     if payload_at + 4 + payload_length + 4 != len(data):
         raise CorruptData("payload length does not match the file size")
-    return _read_header(body, version), bytes(data[payload_at + 4 : payload_at + 4 + payload_length])
+    return _read_header(body, version, payload_length if check_payload else None), bytes(
+        data[payload_at + 4 : payload_at + 4 + payload_length]
+    )
 
 
-def _read_header(body: memoryview, version: int = VERSION) -> Header:
+def _read_header(body: memoryview, version: int = VERSION, payload_length: int | None = None) -> Header:
     reader = _Reader(body)
     fingerprint, count, height, width, channels, size, coder, levels = reader.unpack(_FIXED)
     levels += 1
@@ -159,6 +164,9 @@ def _read_header(body: memoryview, version: int = VERSION) -> Header:
     if not (np.all(np.isfinite(offset)) and np.all(np.isfinite(step)) and np.all(step > 0)):
         raise CorruptData("quantization grid is not finite and positive")
     table = reader.take(reader.unpack(struct.Struct("<I"))[0])
+    if payload_length is not None:
+        code_model = CodeModel.from_bytes(table, size, levels, MODELS[model]) if CODERS[coder] == "ans" else None
+        check_payload_size(payload_length, count, size, levels, code_model, CODERS[coder])
     names = _read_names(reader.take(reader.unpack(struct.Struct("<I"))[0]), count)
     if reader.left:
         raise CorruptData(f"{reader.left} unexplained bytes at the end of the header")

@@ -140,8 +140,36 @@ def encode(symbols: np.ndarray, levels: int, model: CodeModel | None, coder: str
     return ans.get_compressed().astype("<u4").tobytes()
 
 
+LZMA_MAX_RATIO = 8_000  # LZMA2 never packs more than ~7,000 bytes into one (measured: 64 MiB of zeros, 6,821:1)
+
+
+def check_payload_size(nbytes: int, count: int, size: int, levels: int, model: CodeModel | None, coder: str):
+    """`CorruptData` if `nbytes` of payload cannot hold `count` x `size` symbols, before anything is decoded:
+    raw codes have an exact size; LZMA packs at most `LZMA_MAX_RATIO` to one; ANS spends at least
+    -log2(p) bits on a symbol of probability p, so at least the most likely symbol's cost per value (less
+    the coder's 64-bit state and a margin for its rounded probabilities)."""
+    total = count * size
+    if coder == "raw":
+        least = math.ceil(total * max(1, math.ceil(math.log2(levels))) / 8)
+    elif coder == "lzma":
+        dtype_size = 1 if levels <= 256 else 2
+        least = (total * dtype_size - 65_536) / LZMA_MAX_RATIO
+    else:
+        if model is None:
+            return
+        bits = sum(-math.log2(model.probabilities(d).max()) for d in range(size)) * count
+        least = (0.99 * bits - 64) / 8
+    if nbytes < least:
+        raise CorruptData(
+            f"the header claims {count:,} images of {size} values, more than {nbytes:,} bytes of {coder} "
+            f"payload can hold (at least {math.ceil(least):,})"
+        )
+
+
 def decode(data: bytes, count: int, size: int, levels: int, model: CodeModel | None, coder: str) -> np.ndarray:
-    """bytes -> (count, size) symbols; `CorruptData` if the bytes are not exactly such a stream."""
+    """bytes -> (count, size) symbols; `CorruptData` if the bytes are not exactly such a stream (or too few
+    for what the header claims: `check_payload_size`)."""
+    check_payload_size(len(data), count, size, levels, model, coder)
     total = count * size
     if coder == "raw":
         width = max(1, math.ceil(math.log2(levels)))

@@ -13,10 +13,10 @@ import struct
 import numpy as np
 import tensorflow as tf
 
+from keras_ae import io
 from keras_ae.data.dataset import ImageData, from_arrays, split_indices
 from keras_ae.errors import UserError
-
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+from keras_ae.io import IMAGE_EXTENSIONS
 CACHE_LIMIT_BYTES = 1 << 30  # cache decoded folders in memory only when they fit comfortably
 
 
@@ -93,8 +93,11 @@ def numpy_file(path: str, seed: int = 0, kind: str | None = None) -> ImageData:
                 f"{path}: no data array; expected a key 'images', 'x' or 'signals' (found: {', '.join(keys)})"
             )
         label_key = next((k for k in ("labels", "y", "y_train") if k in keys), None)
-        images = loaded[image_key]
-        labels = loaded[label_key] if label_key else None
+        try:
+            images = loaded[image_key]
+            labels = loaded[label_key] if label_key else None
+        except (ValueError, OSError, EOFError) as error:  # object arrays are pickles: never loaded
+            raise UserError(f"cannot read {path} as a numpy file: {str(error).splitlines()[0][:160]}") from None
     return from_arrays(path, images, labels, seed=seed, kind=kind)
 
 
@@ -142,7 +145,7 @@ def _list_images(root: str):
         return sorted(
             os.path.join(folder, name)
             for name in os.listdir(folder)
-            if name.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(os.path.join(folder, name))
+            if io.is_image_file(name) and os.path.isfile(os.path.join(folder, name))
         )
 
     subfolders = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
@@ -156,20 +159,15 @@ def _list_images(root: str):
     return images_in(root), None, None
 
 
-def _scan_headers(files):
-    """Open every file's header (cheap: no pixels are decoded) to find sizes, modes and broken files."""
-    from PIL import Image, UnidentifiedImageError
-
-    sizes, modes = [], []
+def _scan(files):
+    """Every file's size and channels, each decoded once (`io.read_image`), so that a picture over the pixel
+    limit or with a broken stream is named before training starts, not by TensorFlow half-way through."""
+    sizes, channels = [], []
     for path in files:
-        try:
-            with Image.open(path) as image:
-                image.verify()
-                sizes.append(image.size[::-1])  # PIL gives (W, H)
-                modes.append(image.mode)
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-            raise UserError(f"cannot read image {path}: {error}") from None
-    return sizes, modes
+        pixels, _ = io.read_image(path)
+        sizes.append(pixels.shape[:2])
+        channels.append(pixels.shape[-1])
+    return sizes, channels
 
 
 def folder(root: str, seed: int = 0, resize: tuple[int, int] | None = None) -> ImageData:
@@ -177,7 +175,7 @@ def folder(root: str, seed: int = 0, resize: tuple[int, int] | None = None) -> I
     files, labels, class_names = _list_images(root)
     if not files:
         raise UserError(f"{root} holds no image files ({', '.join(IMAGE_EXTENSIONS)})")
-    sizes, modes = _scan_headers(files)
+    sizes, file_channels = _scan(files)
     if resize is None:
         distinct = sorted(set(sizes))
         if len(distinct) > 1:
@@ -190,12 +188,21 @@ def folder(root: str, seed: int = 0, resize: tuple[int, int] | None = None) -> I
         height, width = distinct[0]
     else:
         height, width = resize
-    grey = all(m in ("L", "1", "I", "I;16", "LA") for m in modes)
-    channels = 1 if grey else 3
+    channels = 1 if all(c == 1 for c in file_channels) else 3
+    tiff = any(f.lower().endswith((".tif", ".tiff")) for f in files)
+
+    def read(path):
+        return io.read_image(path.decode(), channels)[0]
 
     def decode(path):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
-        image = tf.image.convert_image_dtype(image, tf.float32)
+        if tiff:  # TensorFlow has no TIFF decoder: the same reader as inference, in Python
+            image = tf.numpy_function(read, [path], tf.float32, stateful=False)
+            image.set_shape([None, None, channels])
+        else:  # uint16 keeps 16-bit files whole (and widens 8-bit ones exactly)
+            image = tf.io.decode_image(
+                tf.io.read_file(path), channels=channels, dtype=tf.uint16, expand_animations=False
+            )
+            image = tf.image.convert_image_dtype(image, tf.float32)
         if resize is not None:
             image = tf.image.resize(image, (height, width), antialias=True)
         return tf.ensure_shape(tf.clip_by_value(image, 0.0, 1.0), (height, width, channels))

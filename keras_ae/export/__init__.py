@@ -93,7 +93,7 @@ def export(
     check_target(out_dir, model_or_path)
     if os.path.isdir(runs.partial_path(out_dir)):  # left over by a killed export: never mix it in
         shutil.rmtree(runs.partial_path(out_dir), ignore_errors=True)
-    with runs.run_folder(out_dir, flag="-o") as work:  # removed if anything below fails
+    with runs.run_folder(out_dir, flag="-o", ours=is_export) as work:  # removed if anything below fails
         saved_model_info = tflite_info = None
         if "saved_model" in formats:
             saved_model.write(all_endpoints, os.path.join(work, "saved_model"), batch=None)
@@ -147,6 +147,13 @@ def as_autoencoder(model_or_path):
     if isinstance(model_or_path, (str, os.PathLike)):
         return load(model_or_path)
     raise UserError(f"cannot export a {type(model_or_path).__name__}: give an Autoencoder or a .keras path")
+
+
+def is_export(out_dir: str) -> bool:
+    """True for a folder an export wrote (it holds metadata.json, which lists every file in it)."""
+    from keras_ae.export.metadata import FILE_NAME
+
+    return os.path.isfile(os.path.join(out_dir, FILE_NAME))
 
 
 def check_target(out_dir: str, source=None) -> None:

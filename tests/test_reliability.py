@@ -1,0 +1,357 @@
+"""Issue 17: never lose a user's files. One small test per case a hostile tester tried (docs/reliability.md
+lists the promises and which test checks each): foreign output folders, 16-bit images, hostile files,
+concurrent runs, `import keras_ae` + `keras.saving.load_model`, and archives that claim more than they hold."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import struct
+import subprocess
+import sys
+import time
+import zlib
+
+import keras
+import numpy as np
+import pytest
+from conftest import assert_one_line_error, run_python
+from PIL import Image
+
+from keras_ae import io, runs
+from keras_ae.codec import container
+from keras_ae.errors import UserError
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def bomb_png(path, side=50_000):
+    """A 74-byte PNG whose header declares side x side grey pixels."""
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    stream = zlib.compress(b"\0" * 1000)
+    path.write_bytes(PNG_SIGNATURE + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", stream) + png_chunk(b"IEND", b""))
+
+
+def broken_stream_png(path):
+    """An 8x8 grey PNG with correct chunk checksums around a zlib stream that does not decode."""
+    header = struct.pack(">IIBBBBB", 8, 8, 8, 0, 0, 0, 0)
+    good = zlib.compress(b"".join(b"\0" + bytes(range(8 * i, 8 * i + 8)) for i in range(8)))
+    bad = good[:2] + bytes(b ^ 0x5A for b in good[2:-4]) + good[-4:]
+    path.write_bytes(PNG_SIGNATURE + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", bad) + png_chunk(b"IEND", b""))
+
+
+def gradient16(height=8, width=8):
+    return np.linspace(0, 65535, height * width).round().reshape(height, width).astype(np.uint16)
+
+
+def listing(folder) -> dict:
+    """Every entry of a folder (hidden ones too) with its bytes, to show a folder is exactly as it was."""
+    return {name: (folder / name).read_bytes() if (folder / name).is_file() else None for name in os.listdir(folder)}
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """A tiny keras-ae conv autoencoder for 8x8 grey images (untrained: these tests are about files, not
+    quality), an identity image-to-image model, and 12 digit PNGs."""
+    from sklearn.datasets import load_digits
+
+    from keras_ae.models import build
+
+    root = tmp_path_factory.mktemp("reliability")
+    keras.utils.set_random_seed(0)
+    build("conv", (8, 8, 1), 4, filters=(8,), dense_units=16).save(str(root / "ae.keras"))
+    inputs = keras.Input((8, 8, 1))
+    keras.Model(inputs, keras.layers.Identity()(inputs)).save(str(root / "identity.keras"))
+    digits = root / "digits"
+    digits.mkdir()
+    for i, image in enumerate(load_digits().images[:12]):
+        Image.fromarray((image * 255 / 16).round().astype(np.uint8)).save(digits / f"img{i}.png")
+    return root
+
+
+# -- 1. output folders ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("train", "--dataset", "digits", "--epochs", "1", "--out"),
+        ("embed", "--model", "{root}/ae.keras", "--dataset", "digits", "--out"),
+        ("denoise", "--model", "{root}/identity.keras", "{root}/digits/img0.png", "-o"),
+    ],
+    ids=["train", "embed", "denoise"],
+)
+def test_a_folder_keras_ae_did_not_make_is_refused_and_kept(cli, models, tmp_path, command):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my notes")
+    before = listing(mine)
+    code, _, err = cli(*(part.format(root=models) for part in command), mine)
+    assert_one_line_error(code, err, str(mine), "--overwrite")
+    assert listing(mine) == before and sorted(os.listdir(tmp_path)) == ["mine"]
+
+
+def test_overwrite_writes_keras_ae_files_into_a_foreign_folder_and_keeps_the_others(cli, models, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my notes")
+    (mine / "img1.png").write_bytes(b"an older picture of the same name")
+    code, _, err = cli("denoise", "--model", models / "identity.keras", models / "digits", "-o", mine, "--overwrite")
+    assert code == 0, err
+    assert (mine / "notes.txt").read_text() == "my notes"
+    assert {f"img{i}.png" for i in range(12)} <= set(os.listdir(mine))
+    assert io.read_image(str(mine / "img1.png"))[0].shape == (8, 8, 1)  # the user asked for this one to go
+    assert sorted(os.listdir(tmp_path)) == ["mine"]  # no .partial, no lock file left
+
+
+def test_a_rerun_replaces_its_own_files_and_keeps_what_the_user_added(cli, models, tmp_path):
+    out = tmp_path / "clean"
+    code, _, err = cli("denoise", "--model", models / "identity.keras", models / "digits", "-o", out)
+    assert code == 0, err
+    assert os.path.isfile(out / runs.MARKER)
+    (out / "notes.txt").write_text("added by the user")
+    code, _, err = cli("denoise", "--model", models / "identity.keras", models / "digits" / "img3.png", "-o", out)
+    assert code == 0, err
+    assert (out / "notes.txt").read_text() == "added by the user"
+    assert sorted(os.listdir(out)) == sorted([runs.MARKER, "img3.png", "notes.txt"])  # its old outputs went
+
+
+def test_writing_into_an_input_folder_is_refused_even_with_overwrite(cli, models, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("img0.png", "img1.png"):
+        (photos / name).write_bytes((models / "digits" / name).read_bytes())
+    (photos / "captions.txt").write_text("a caption")
+    before = listing(photos)
+    for extra in ((), ("--overwrite",)):
+        code, _, err = cli("denoise", "--model", models / "identity.keras", photos, "-o", photos, *extra)
+        assert_one_line_error(code, err, str(photos))
+        code, _, err = cli("denoise", "--model", models / "identity.keras", photos / "img0.png", "-o", tmp_path, *extra)
+        assert_one_line_error(code, err, str(tmp_path))  # -o holds an input
+    assert listing(photos) == before and sorted(os.listdir(tmp_path)) == ["photos"]
+
+
+def test_out_dot_is_refused_in_a_users_folder(cli, models, tmp_path, monkeypatch):
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "img0.png").write_bytes((models / "digits" / "img0.png").read_bytes())
+    (here / "captions.txt").write_text("a caption")
+    before = listing(here)
+    monkeypatch.chdir(here)
+    model = models / "identity.keras"
+    assert_one_line_error(*cli("denoise", "--model", model, "img0.png", "-o", ".")[::2], "holds the input")
+    assert_one_line_error(
+        *cli("denoise", "--model", model, models / "digits" / "img1.png", "-o", ".")[::2], "--overwrite"
+    )
+    assert listing(here) == before and sorted(os.listdir(tmp_path)) == ["here"]
+
+
+def test_help_says_what_happens_to_an_existing_folder(cli):
+    for command in (("train",), ("embed",), ("denoise",), ("recipe", "denoise")):
+        code, out, _ = cli(*command, "--help")
+        assert code == 0 and "--overwrite" in out, command
+        assert "keras-ae did not make" in " ".join(out.split()), command
+
+
+# -- 2. 16-bit images ---------------------------------------------------------------------------------------------
+def test_sixteen_bit_gradient_keeps_its_precision_through_read_and_write(tmp_path):
+    gradient = gradient16()
+    Image.fromarray(gradient).save(tmp_path / "grey16.png")
+    pixels, bits = io.read_image(str(tmp_path / "grey16.png"))
+    assert bits == 16 and pixels.dtype == np.float32 and pixels.shape == (8, 8, 1)
+    assert np.array_equal((pixels[..., 0] * 65535).round().astype(np.uint16), gradient)  # was 0, 1, 1, 1 ...
+    rgb = np.stack([gradient, gradient[::-1], 65535 - gradient], axis=-1)
+    io.write_image(str(tmp_path / "rgb16.png"), rgb.astype(np.float32) / 65535, bits=16)
+    back, bits = io.read_image(str(tmp_path / "rgb16.png"))
+    assert bits == 16 and np.array_equal((back * 65535).round().astype(np.uint16), rgb)
+    Image.fromarray(gradient).save(tmp_path / "grey16.tif")
+    assert np.array_equal(io.read_image(str(tmp_path / "grey16.tif"))[0], pixels)
+    eight, bits = io.read_image(str(tmp_path / "grey16.png"), channels=3)
+    assert bits == 16 and eight.shape == (8, 8, 3) and np.allclose(eight[..., 1], pixels[..., 0])
+
+
+def test_denoise_writes_sixteen_bit_where_the_input_was(cli, models, tmp_path):
+    Image.fromarray(gradient16()).save(tmp_path / "scan.png")
+    code, _, err = cli("denoise", "--model", models / "identity.keras", tmp_path / "scan.png", "-o", tmp_path / "out")
+    assert code == 0, err
+    with Image.open(tmp_path / "out" / "scan.png") as image:
+        assert np.array_equal(np.asarray(image).astype(np.uint16), gradient16())  # the identity model, 16 bits kept
+
+
+def test_training_and_inference_read_a_sixteen_bit_folder_alike(tmp_path):
+    import keras_ae.data
+
+    for i in range(10):
+        Image.fromarray(np.roll(gradient16(), i)).save(tmp_path / f"s{i}.png")
+    data = keras_ae.data.load(str(tmp_path))
+    images, _ = data.arrays("train")
+    read = {tuple(io.read_image(str(tmp_path / f"s{i}.png"))[0].ravel()) for i in range(10)}
+    assert all(tuple(image.ravel()) in read for image in images)
+
+
+# -- 3. hostile files ---------------------------------------------------------------------------------------------
+def test_a_decompression_bomb_is_one_line_everywhere(cli, models, tmp_path):
+    bomb_png(tmp_path / "bomb.png")
+    code, _, err = cli("denoise", "--model", models / "identity.keras", tmp_path / "bomb.png", "-o", tmp_path / "o")
+    assert_one_line_error(code, err, "bomb.png", "50000x50000", io.MAX_PIXELS_ENV)
+    folder = tmp_path / "train"
+    folder.mkdir()
+    for i in range(4):
+        (folder / f"img{i}.png").write_bytes((models / "digits" / f"img{i}.png").read_bytes())
+    bomb_png(folder / "z.png")
+    code, _, err = cli("train", "--dataset", folder, "--epochs", "1", "--out", tmp_path / "run")
+    assert_one_line_error(code, err, "z.png", "50000x50000")
+    assert sorted(os.listdir(tmp_path)) == ["bomb.png", "train"]
+
+
+def test_the_pixel_limit_can_be_raised(tmp_path, monkeypatch):
+    Image.new("L", (40, 30)).save(tmp_path / "big.png")
+    monkeypatch.setenv(io.MAX_PIXELS_ENV, "1000")
+    with pytest.raises(UserError, match="big.png.*40x30"):
+        io.read_image(str(tmp_path / "big.png"))
+    monkeypatch.setenv(io.MAX_PIXELS_ENV, "1200")
+    assert io.read_image(str(tmp_path / "big.png"))[0].shape == (30, 40, 1)
+
+
+def test_a_broken_image_stream_is_found_before_training_starts(cli, models, tmp_path):
+    folder = tmp_path / "train"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"img{i}.png").write_bytes((models / "digits" / f"img{i}.png").read_bytes())
+    broken_stream_png(folder / "broken.png")
+    code, out, err = cli("train", "--dataset", folder, "--epochs", "1", "--out", tmp_path / "run")
+    assert_one_line_error(code, err, "broken.png")
+    assert "Epoch" not in out + err and not os.path.exists(tmp_path / "run")
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".npy"])
+def test_object_arrays_are_one_line(cli, models, tmp_path, suffix):
+    objects = np.array([np.zeros((8, 8)), np.zeros((4, 4))], dtype=object)
+    path = tmp_path / f"objects{suffix}"
+    np.savez(path, images=objects) if suffix == ".npz" else np.save(path, objects)
+    code, _, err = cli("train", "--dataset", path, "--epochs", "1", "--out", tmp_path / "run")
+    assert_one_line_error(code, err, path.name)
+    code, _, err = cli("embed", "--model", models / "ae.keras", "--dataset", path, "--out", tmp_path / "emb")
+    assert_one_line_error(code, err, path.name)
+
+
+@pytest.fixture(scope="module")
+def archive(models, tmp_path_factory):
+    from keras_ae import codec
+    from keras_ae.models import load
+
+    path = tmp_path_factory.mktemp("archive") / "digits.kae"
+    files = sorted(str(models / "digits" / name) for name in os.listdir(models / "digits"))
+    codec.compress(load(str(models / "ae.keras")), files, str(path), bits=5, coder="ans")
+    return path
+
+
+def forge(archive, out, **changes):
+    """A copy of `archive` with header fields changed and a correct checksum (what a hostile file looks like)."""
+    header, payload = container.unpack(archive.read_bytes())
+    out.write_bytes(container.pack(dataclasses.replace(header, **changes), payload))
+    return out
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [("a" * 300 + ".png", "b.png"), ("...", "b.png"), ("img0.png", "img0.jpg")],
+    ids=["300-bytes", "dots", "same-stem"],
+)
+def test_archive_names_the_file_system_cannot_hold_are_refused(cli, models, archive, tmp_path, first, second):
+    names = [first, second] + [f"x{i}.png" for i in range(10)]
+    forged = forge(archive, tmp_path / "forged.kae", names=names)
+    out = tmp_path / "restored"
+    out.mkdir()
+    (out / "user.txt").write_text("keep")
+    code, _, err = cli("decompress", "--model", models / "ae.keras", forged, "-o", out)
+    assert_one_line_error(code, err, "forged.kae")
+    assert listing(out) == {"user.txt": b"keep"}
+
+
+def test_compress_refuses_names_that_would_not_decompress(cli, models, tmp_path):
+    (tmp_path / "...").write_bytes((models / "digits" / "img0.png").read_bytes())
+    code, _, err = cli("compress", "--model", models / "ae.keras", tmp_path / "...", models / "digits" / "img1.png",
+                       "-o", tmp_path / "a.kae")  # fmt: skip
+    assert_one_line_error(code, err, "...")
+    assert not os.path.exists(tmp_path / "a.kae")
+
+
+# -- 4. locks ------------------------------------------------------------------------------------------------------
+HOLD = """
+import sys, time
+from keras_ae import runs
+with runs.locked(sys.argv[1]):
+    print("locked", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_second_process_is_refused_while_a_run_folder_is_locked_and_a_dead_holder_is_taken_over(cli, tmp_path):
+    out = tmp_path / "same"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        code, _, err = cli("train", "--dataset", "digits", "--epochs", "1", "--out", out)
+        assert_one_line_error(code, err, str(out), f"process {holder.pid}")
+        assert not os.path.exists(runs.partial_path(str(out)))  # refused before touching anything
+    finally:
+        holder.kill()  # like kill -9: flock dies with the process
+        holder.wait()
+    with runs.locked(str(out)):  # taken over at once
+        pass
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+# -- 5. the README's load_model -----------------------------------------------------------------------------------
+def test_import_keras_ae_is_enough_for_keras_load_model(models, tmp_path):
+    output = run_python(
+        f"""
+        import keras_ae
+        import keras
+        model = keras.saving.load_model({str(models / "ae.keras")!r}, safe_mode=True)
+        print(type(model).__name__, model.input_shape)
+        """,
+        cwd=tmp_path,
+    )
+    assert "(None, 8, 8, 1)" in output
+
+
+# -- 6. archives: refuse before work, bounded, umask, leftovers ----------------------------------------------------
+def test_an_archive_for_another_shape_is_refused_before_decoding(cli, models, archive, tmp_path, monkeypatch):
+    from keras_ae.codec import entropy
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded before checking the header")
+
+    monkeypatch.setattr(entropy, "decode", no_decoding)
+    forged = forge(archive, tmp_path / "shape.kae", shape=(28, 28, 1))
+    code, _, err = cli("decompress", "--model", models / "ae.keras", forged, "-o", tmp_path / "out")
+    assert_one_line_error(code, err, "shape.kae", "28x28x1")
+
+
+def test_an_archive_claiming_more_codes_than_its_bytes_hold_is_refused_at_once(cli, models, archive, tmp_path):
+    forged = forge(archive, tmp_path / "many.kae", names=[f"f{i:07d}.png" for i in range(1_000_000)])
+    assert os.path.getsize(forged) < 5000
+    start = time.perf_counter()
+    code, _, err = cli("decompress", "--model", models / "ae.keras", forged, "-o", tmp_path / "out")
+    assert_one_line_error(code, err, "many.kae")
+    assert time.perf_counter() - start < 10 and not os.path.exists(tmp_path / "out")
+
+
+def test_archives_respect_the_umask_and_leftovers_of_a_killed_run_are_cleaned(cli, models, archive, tmp_path):
+    old = os.umask(0o022)
+    try:
+        code, _, err = cli("compress", "--model", models / "ae.keras", models / "digits", "-o", tmp_path / "a.kae")
+    finally:
+        os.umask(old)
+    assert code == 0, err
+    assert os.stat(tmp_path / "a.kae").st_mode & 0o777 == 0o644
+    out = tmp_path / "restored"
+    (out / ".kae-partial-killed").mkdir(parents=True)
+    (out / ".kae-partial-killed" / "img0.png").write_bytes(b"half")
+    code, _, err = cli("decompress", "--model", models / "ae.keras", archive, "-o", out)
+    assert code == 0, err
+    assert sorted(os.listdir(out)) == sorted(f"img{i}.png" for i in range(12))
