@@ -15,7 +15,8 @@ knowing: `keras-ae ... --strategy mirrored` reaches every recipe through this on
 
 The model and the loss are the same on every path: the loss object `training.compile_model` attached to the
 model is evaluated per example, so a replica's share of a global batch weighs what it weighs in one device's
-mean.
+mean. A model whose class has its own `train_step` (ACAI trains a critic beside the autoencoder) is trained by
+that step on every replica instead, as Keras' `model.fit` would, so no strategy skips what it does.
 """
 
 from __future__ import annotations
@@ -286,7 +287,8 @@ def fit(
 
     The parts of `model.fit` a keras-ae run uses, for strategies where `model.fit` itself cannot run:
     epoch-level callbacks (history, BackupAndRestore, TerminateOnNaN, EarlyStopping, LearningRateScheduler,
-    CSVLogger), batch-level callbacks with the running loss, the progress bar, and `val_loss`.
+    CSVLogger), batch-level callbacks with the running loss, the progress bar, and `val_loss`. A model with its
+    own `train_step` / `test_step` is trained and evaluated by them, with their logs averaged over replicas.
     """
     import keras
     import tensorflow as tf
@@ -335,6 +337,9 @@ def fit(
         return run
 
     train_step, test_step = distributed(replica_train_step), distributed(replica_test_step)
+    own_step = has_own_train_step(model)
+    if own_step:  # ACAI trains its critic beside the autoencoder: run the model's own steps on every replica
+        train_step, test_step = _own_steps(model, strategy)
     verbose = 1 if verbose == "auto" else verbose
     history = keras.callbacks.History()
     callback_list = keras.callbacks.CallbackList(
@@ -351,24 +356,70 @@ def fit(
     logs = {}
     for epoch in range(initial_epoch, epochs):
         callback_list.on_epoch_begin(epoch)
-        total, count = 0.0, 0.0
-        for step, batch in enumerate(train_batches):
-            callback_list.on_train_batch_begin(step)
-            batch_total, batch_count = train_step(batch)
-            total, count = total + float(batch_total), count + float(batch_count)
-            callback_list.on_train_batch_end(step, {"loss": total / max(count, 1.0)})
-        logs = {"loss": total / max(count, 1.0)}
+        if own_step:
+            logs = _run_own_steps(model, train_step, train_batches, callback_list)
+        else:
+            logs = _run_steps(train_step, train_batches, callback_list)
         if validation_batches is not None:
-            total, count = 0.0, 0.0
-            for batch in validation_batches:
-                batch_total, batch_count = test_step(batch)
-                total, count = total + float(batch_total), count + float(batch_count)
-            logs["val_loss"] = total / max(count, 1.0)
+            if own_step:
+                validation_logs = _run_own_steps(model, test_step, validation_batches)
+            else:
+                validation_logs = _run_steps(test_step, validation_batches)
+            logs.update({f"val_{name}": value for name, value in validation_logs.items()})
         callback_list.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
     callback_list.on_train_end(logs)
     return history
+
+
+def has_own_train_step(model) -> bool:
+    """True when the model's class overrides Keras' `train_step` (ACAI's critic), so a training step built
+    from `model.loss` alone would skip what that step does."""
+    import keras
+
+    return getattr(type(model), "train_step", None) is not keras.Model.train_step
+
+
+def _own_steps(model, strategy):
+    """The model's own `train_step` and `test_step` on every replica; their logs averaged over the replicas."""
+    import tensorflow as tf
+
+    def distributed(step):
+        @tf.function(jit_compile=bool(getattr(model, "jit_compile", False)))
+        def run(batch):
+            logs = strategy.run(step, args=(batch,))
+            return {name: strategy.reduce("MEAN", value, axis=None) for name, value in logs.items()}
+
+        return run
+
+    return distributed(model.train_step), distributed(model.test_step)
+
+
+def _run_steps(step, batches, callback_list=None) -> dict:
+    """One pass of the compiled-loss step: the loss summed over examples, divided by their count."""
+    total, count = 0.0, 0.0
+    for index, batch in enumerate(batches):
+        if callback_list:
+            callback_list.on_train_batch_begin(index)
+        batch_total, batch_count = step(batch)
+        total, count = total + float(batch_total), count + float(batch_count)
+        if callback_list:
+            callback_list.on_train_batch_end(index, {"loss": total / max(count, 1.0)})
+    return {"loss": total / max(count, 1.0)}
+
+
+def _run_own_steps(model, step, batches, callback_list=None) -> dict:
+    """One pass of the model's own step; its metrics are running means, so the last logs are the pass's."""
+    model.reset_metrics()
+    logs = {}
+    for index, batch in enumerate(batches):
+        if callback_list:
+            callback_list.on_train_batch_begin(index)
+        logs = {name: float(value) for name, value in step(batch).items()}
+        if callback_list:
+            callback_list.on_train_batch_end(index, logs)
+    return logs
 
 
 def _batch_size(dataset) -> int:

@@ -68,6 +68,8 @@ class AdversarialInterpolation(keras.Model):
         self.weight = float(weight)
         self.gamma = float(gamma)
         self.critic_optimizer = keras.optimizers.Adam(critic_learning_rate)
+        # built here, under the strategy the model is made in, not lazily inside a replica's first step
+        self.critic_optimizer.build(self.critic.trainable_variables)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.critic_loss_tracker = keras.metrics.Mean(name="critic_loss")
@@ -96,21 +98,28 @@ class AdversarialInterpolation(keras.Model):
             guess_on_mix = self.critic(mixed, training=True)
             realism = tf.reduce_mean(tf.square(guess_on_mix))
             loss = self.compute_loss(x=x, y=y, y_pred=reconstruction, training=True)
-            ae_loss = self.optimizer.scale_loss(loss + self.weight * realism)
+            # compute_loss divides by the replicas in sync (their gradients are summed); the critic's terms too
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            ae_loss = self.optimizer.scale_loss(loss + self.weight * realism / replicas)
             blend = self.gamma * y + (1.0 - self.gamma) * tf.stop_gradient(reconstruction)
             critic_loss = tf.reduce_mean(tf.square(guess_on_mix - alpha)) + tf.reduce_mean(
                 tf.square(self.critic(blend, training=True))
             )
+            critic_scaled = critic_loss / replicas
         self.optimizer.apply_gradients(zip(ae_tape.gradient(ae_loss, ae_weights), ae_weights, strict=True))
         self.critic_optimizer.apply_gradients(
-            zip(critic_tape.gradient(critic_loss, critic_weights), critic_weights, strict=True)
+            zip(critic_tape.gradient(critic_scaled, critic_weights), critic_weights, strict=True)
         )
-        self.loss_tracker.update_state(loss)
+        self.loss_tracker.update_state(loss * replicas)  # the plain loss, as on one device
         self.critic_loss_tracker.update_state(critic_loss)
         self.realism_tracker.update_state(realism)
         return {m.name: m.result() for m in self.metrics}
 
     def test_step(self, data):
+        import tensorflow as tf
+
         x, y = data[0], data[1]
-        self.loss_tracker.update_state(self.compute_loss(x=x, y=y, y_pred=self(x), training=False))
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        loss = self.compute_loss(x=x, y=y, y_pred=self(x), training=False)
+        self.loss_tracker.update_state(loss * replicas)
         return {"loss": self.loss_tracker.result()}
