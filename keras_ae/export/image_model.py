@@ -152,3 +152,79 @@ def run_tflite(interpreter, image: np.ndarray) -> np.ndarray:
         interpreter.allocate_tensors()
     runner = interpreter.get_signature_runner(SIGNATURE)
     return runner(**{INPUT_NAME: image[None]})[OUTPUT_NAME][0]
+
+
+class AnySizeModel:
+    """A loaded image-to-image model that takes any H and W: `predict((1, H, W, C)) -> (1, H, W, C)` in [0, 1]."""
+
+    any_size = True
+
+    def __init__(self, predict, channels: int, source: str, margin: int = 32):
+        self.predict = predict
+        self.channels = int(channels)
+        self.source = source
+        self.margin = margin  # context each tile needs around it: at least the network's receptive radius
+
+
+def from_keras_model(model, source: str = "model") -> AnySizeModel:
+    """Wrap a Keras model that takes any size: padded to its multiple, run as one traced function."""
+    import tensorflow as tf
+
+    channels = check_image_model(model)
+    call = padded_call(model, size_multiple(model))
+    spec = tf.TensorSpec((None, None, None, channels), tf.float32)
+    function = tf.function(lambda x: call(x)[OUTPUT_NAME], input_signature=[spec])
+    return AnySizeModel(lambda x: function(tf.constant(x, tf.float32)).numpy(), channels, source)
+
+
+def load_any_size(path: str) -> AnySizeModel | None:
+    """The model at `path` (a `.keras` file, a SavedModel or an export folder holding one) when it takes any
+    H and W; None when it takes one fixed size (those go through `keras_ae.inference.load_image_model`)."""
+    path = os.fspath(path)
+    saved_model = os.path.join(path, "saved_model") if os.path.isdir(os.path.join(path, "saved_model")) else path
+    if os.path.isfile(os.path.join(saved_model, "saved_model.pb")):
+        import tensorflow as tf
+
+        loaded = tf.saved_model.load(saved_model)
+        name = next((n for n in (SIGNATURE, "reconstruct", "serving_default") if n in loaded.signatures), None)
+        if name is None:
+            return None
+        signature = loaded.signatures[name]
+        ((input_name, spec),) = signature.structured_input_signature[1].items()
+        if len(spec.shape) != 4 or tuple(spec.shape[1:3]) != (None, None) or spec.shape[-1] is None:
+            return None
+        output_name = next(iter(signature.structured_outputs))
+
+        def predict(x):
+            return signature(**{input_name: tf.constant(x, tf.float32)})[output_name].numpy()
+
+        predict.loaded = loaded  # keep the SavedModel's variables alive
+        return AnySizeModel(predict, spec.shape[-1], saved_model)
+    if os.path.isdir(path) and os.path.isfile(os.path.join(path, "model.keras")):
+        path = os.path.join(path, "model.keras")
+    if not path.endswith(".keras") or not os.path.isfile(path):
+        return None
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = archive.read("config.json")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None  # the regular loader names the problem
+    import json
+
+    layers = json.loads(config).get("config", {}).get("layers", [])
+    inputs = [layer for layer in layers if layer.get("class_name") == "InputLayer"]
+    if len(inputs) != 1:
+        return None
+    shape = inputs[0].get("config", {}).get("batch_shape") or inputs[0].get("config", {}).get("batch_input_shape")
+    if not shape or len(shape) != 4 or tuple(shape[1:3]) != (None, None):
+        return None
+    from keras_ae import io
+
+    model = io.load_keras_model(path)
+    try:
+        check_image_model(model)
+    except UserError:
+        return None
+    return from_keras_model(model, path)
