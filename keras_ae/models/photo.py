@@ -69,7 +69,9 @@ def photo_denoiser(channels: int = 1, filters=(32, 64, 128), blocks: int = 1) ->
         x = layers.Add(name=f"skip{level}")([x, skips[level]])
         for block in range(blocks):
             x = _residual_block(x, filters[level], f"dec{level}_{block}")
-    noise = layers.Conv2D(channels, 3, padding="same", name="noise")(x)
+    # zeros: the untrained model is the identity (output = input) and training only ever improves on the noisy
+    # image, instead of starting from a random correction many dB below it
+    noise = layers.Conv2D(channels, 3, padding="same", kernel_initializer="zeros", name="noise")(x)
     return keras.Model(image, layers.Subtract(name="residual")([image, noise]), name="photo_unet")
 
 
