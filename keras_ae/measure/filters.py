@@ -6,7 +6,7 @@ the same images the autoencoder is scored on. Numbers in, numbers out: images ar
 
 `blur_contrast` (a Gaussian blur, then the contrast curve clip((y - b)·a, 0, 1)) exists because on near-binary
 images such as digits blur alone leaves a grey haze; its grid contains a=1, b=0, so it never does worse than
-`gaussian_blur` on the tuning images. `nl_means` and `tv` need scikit-image (the `bench` extra).
+`gaussian_blur` on the tuning images. `nl_means` and `tv` are scikit-image's (a dependency of keras-ae).
 
 `bm3d` is the classical state of the art for Gaussian noise, from the `bm3d` package (the `bench` extra; callers
 check `has_bm3d()` and skip it when missing). It is not tuned: it is told the true noise sigma.
@@ -115,7 +115,7 @@ def _require(name):
     if name not in GRIDS:
         raise UserError(f"unknown denoiser {name!r} (valid: {', '.join(NAMES)})")
     if name not in available():
-        raise UserError(f"denoiser {name} needs scikit-image: pip install 'keras-ae[bench]'")
+        raise UserError(f"denoiser {name} needs scikit-image: pip install scikit-image")
 
 
 def tune(name: str, noisy_val: np.ndarray, clean_val: np.ndarray, max_images: int = 200, seed: int = 0) -> Denoiser:
