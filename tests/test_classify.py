@@ -146,6 +146,7 @@ def classify_run(tmp_path_factory):
     return out, export_dir, metrics
 
 
+@pytest.mark.slow
 def test_recipe_reports_every_method_over_seeds(classify_run):
     out, _, metrics = classify_run
     for name in ("autoencoder.keras", "classifier.keras", "metrics.json", "config.json", "confusion_matrix.png"):
@@ -192,6 +193,7 @@ def _write_pngs(folder, images):
         Image.fromarray((image[..., 0] * 255).astype(np.uint8)).save(os.path.join(folder, f"d{i}.png"))
 
 
+@pytest.mark.slow
 def test_classify_command_labels_files_from_a_run_and_an_export(cli, classify_run, tmp_path):
     out, export_dir, _ = classify_run
     x, y = _digits()
@@ -217,6 +219,7 @@ def test_classify_command_labels_files_from_a_run_and_an_export(cli, classify_ru
         assert "classify" in json.load(f)["tflite"]["float32"]["signatures"]
 
 
+@pytest.mark.slow
 def test_classify_command_refuses_unknown_and_malformed_labels(cli, classify_run, tmp_path):
     out, _, _ = classify_run
     x, _ = _digits()

@@ -28,6 +28,7 @@ def trained_run(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_train_writes_a_complete_run_folder(trained_run):
     names = set(os.listdir(trained_run))
     assert {"model.keras", "config.json", "history.json", "metrics.json", "curves.png", "reconstructions.png"} <= names
@@ -44,6 +45,7 @@ def test_train_writes_a_complete_run_folder(trained_run):
             assert image.size[0] > 300
 
 
+@pytest.mark.slow
 def test_embed_measures_codes_against_pixels(cli, trained_run, tmp_path):
     code, out, err = cli(
         "embed",
@@ -69,6 +71,7 @@ def test_embed_measures_codes_against_pixels(cli, trained_run, tmp_path):
     assert len((tmp_path / "tb" / "metadata.tsv").read_text().splitlines()) == 1797
 
 
+@pytest.mark.slow
 def test_a_folder_keras_ae_did_not_make_is_refused_and_overwrite_keeps_its_files(cli, trained_run, tmp_path):
     out = tmp_path / "again"
     out.mkdir()
@@ -133,6 +136,7 @@ def test_unwritable_out_is_named(cli, tmp_path):
     assert_one_line_error(code, err, "--out", "cannot write")
 
 
+@pytest.mark.slow
 def test_errors_reach_a_real_user_without_traceback(tmp_path):
     result = run_cli_process("train", "--dataset", "nowhere", "--out", tmp_path / "o")
     assert_one_line_error(result.returncode, result.stderr, "--dataset nowhere")

@@ -88,6 +88,7 @@ def keras_outputs(ae, x):
     }
 
 
+@pytest.mark.slow
 def test_saved_model_answers_like_keras_without_keras_ae(trained, exported, tmp_path):
     ae, _, x_val = trained
     out, _ = exported
@@ -127,6 +128,7 @@ def test_saved_model_answers_like_keras_without_keras_ae(trained, exported, tmp_
     assert max(errors.values()) <= 1e-5, errors
 
 
+@pytest.mark.slow
 def test_tflite_files_answer_like_keras_in_litert_alone(trained, exported, tmp_path):
     ae, _, x_val = trained
     out, _ = exported
@@ -171,6 +173,7 @@ def test_tflite_files_answer_like_keras_in_litert_alone(trained, exported, tmp_p
             assert quantized >= float_psnr - 0.5, (mode, name, quantized, float_psnr)
 
 
+@pytest.mark.slow
 def test_metadata_lists_every_file_with_its_sha256(trained, exported):
     ae, _, _ = trained
     out, meta = exported
@@ -212,6 +215,7 @@ def model_file(trained, tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_cli_exports_and_prints_a_table(model_file, tmp_path, capsys):
     from keras_ae.cli import main
 
@@ -234,6 +238,7 @@ def test_cli_exports_and_prints_a_table(model_file, tmp_path, capsys):
     assert sorted(os.listdir(tmp_path / "out")) == ["metadata.json", "model_float16.tflite", "model_float32.tflite"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["not a model", "unknown quantization", "unwritable target"])
 def test_cli_refuses_bad_input_in_one_line(model_file, tmp_path, case):
     out = tmp_path / "out"
@@ -249,6 +254,7 @@ def test_cli_refuses_bad_input_in_one_line(model_file, tmp_path, case):
     assert not Path("/proc/forbidden.partial").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["target under a file", "dataset of another shape"])
 def test_cli_refuses_bad_input_in_process(model_file, tmp_path, capsys, case):
     from keras_ae.cli import main
@@ -265,6 +271,7 @@ def test_cli_refuses_bad_input_in_process(model_file, tmp_path, capsys, case):
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
 
 
+@pytest.mark.slow
 def test_library_refuses_bad_arguments(trained, tmp_path):
     ae, _, _ = trained
     out = tmp_path / "out"
@@ -285,6 +292,7 @@ def test_library_refuses_bad_arguments(trained, tmp_path):
     assert not out.exists() and not Path(f"{out}.partial").exists()
 
 
+@pytest.mark.slow
 def test_export_replaces_a_folder_whole_and_a_failed_one_leaves_it_intact(trained, tmp_path, monkeypatch):
     ae, _, _ = trained
     out = tmp_path / "out"
@@ -304,6 +312,7 @@ def test_export_replaces_a_folder_whole_and_a_failed_one_leaves_it_intact(traine
     assert not Path(f"{out}.partial").exists()
 
 
+@pytest.mark.slow
 def test_export_never_replaces_a_folder_that_is_not_an_export(model_file, tmp_path):
     (tmp_path / "photos").mkdir()
     (tmp_path / "photos" / "cat.jpg").write_bytes(b"not an export")
@@ -316,6 +325,7 @@ def test_export_never_replaces_a_folder_that_is_not_an_export(model_file, tmp_pa
     exporter.export(model_file, tmp_path / "empty", formats=["saved_model"])  # an empty or new folder is fine
 
 
+@pytest.mark.slow
 def test_int8_io_and_a_larger_fixed_batch(trained, tmp_path):
     ae, x_train, x_val = trained
     out = tmp_path / "out"

@@ -42,6 +42,7 @@ def trained(faces, tmp_path_factory):
 
 
 # -- the VAE ---------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("arch", ["dense", "conv"])
 def test_vae_trains_adds_its_kl_term_and_loads_safely(arch, faces, tmp_path):
     x, _ = faces.arrays("train", limit=256)
@@ -72,6 +73,7 @@ def test_vae_refuses_a_bad_kl_weight():
 
 
 # -- ACAI ------------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_acai_trains_the_autoencoder_and_its_critic_and_saves_a_plain_model(faces, tmp_path):
     import tensorflow as tf
 
@@ -122,6 +124,7 @@ def test_choose_strength_takes_the_weakest_that_is_enough():
 
 
 # -- latent operations -----------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_perturb_and_interpolate(trained):
     ae, _, x, _ = trained
     moved = latent.perturb(ae, x[:3], 0.5, count=4, seed=1)
@@ -154,6 +157,7 @@ def test_balanced_vector_removes_what_goes_with_the_attribute():
         fit_vector(codes[:5], codes[5:10], np.zeros(5), np.ones(5))
 
 
+@pytest.mark.slow
 def test_vector_file_round_trip_and_fingerprint(trained, tmp_path, faces):
     ae, _, x, y = trained
     vector = AttributeVector.fit(ae, x[y == 1], x[y == 0], name="smile")
@@ -169,6 +173,7 @@ def test_vector_file_round_trip_and_fingerprint(trained, tmp_path, faces):
 
 
 # -- the judge --------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_judge_learns_attributes_and_position_and_round_trips(tmp_path):
     from keras_ae.generate.judge import Judge, augment
 
@@ -197,6 +202,7 @@ def test_judge_learns_attributes_and_position_and_round_trips(tmp_path):
 
 
 # -- the CLI ---------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_cli_commands_write_their_pictures(cli, trained, tmp_path):
     _, root, _, _ = trained
     model, face_a, face_b = root / "model.keras", root / "sad" / "0.png", root / "smiling" / "0.png"
@@ -235,6 +241,7 @@ def test_cli_commands_write_their_pictures(cli, trained, tmp_path):
     assert AttributeVector.load(tmp_path / "balanced.npz").balance_by == "glasses"
 
 
+@pytest.mark.slow
 def test_cli_bad_input_is_one_line(cli, trained, tmp_path, faces):
     _, root, _, _ = trained
     model, face = root / "model.keras", root / "sad" / "0.png"
@@ -264,6 +271,7 @@ def test_cli_bad_input_is_one_line(cli, trained, tmp_path, faces):
 
 
 # -- the recipe ------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_recipe_writes_pictures_and_judged_numbers(faces, tmp_path, monkeypatch):
     from keras_ae.recipes import generate
 

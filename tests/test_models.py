@@ -21,6 +21,7 @@ def test_bottleneck_must_be_narrower_than_the_input(bottleneck):
         dense_autoencoder((28, 28, 1), bottleneck=bottleneck)
 
 
+@pytest.mark.slow
 def test_conv_autoencoder_trained_with_mse_learns_digits_instead_of_collapsing(mnist_small):
     """A sigmoid output trained with MSE collapses to the all-black image; the builder's must not."""
     (x_train, _), (x_val, _) = mnist_small

@@ -56,6 +56,7 @@ def _digits_run(workdir, epochs, callbacks=()):
     )
 
 
+@pytest.mark.slow
 def test_training_lowers_the_loss(tmp_path):
     history = _digits_run(tmp_path, epochs=4)
     assert history["epoch"] == [1, 2, 3, 4]
@@ -81,6 +82,7 @@ def test_fit_gives_keras_its_data_without_the_autotuning_model(tmp_path, monkeyp
     assert training.without_autotune_model(None) is None
 
 
+@pytest.mark.slow
 def test_interrupted_training_resumes_and_keeps_every_epoch(tmp_path):
     with pytest.raises(Crash):
         _digits_run(tmp_path, epochs=5, callbacks=[CrashAfterEpoch(2)])
@@ -93,6 +95,7 @@ def test_interrupted_training_resumes_and_keeps_every_epoch(tmp_path):
     assert not os.path.exists(tmp_path / "backup")  # removed once training completed
 
 
+@pytest.mark.slow
 def test_killed_cli_run_resumes_where_it_stopped(tmp_path):
     """The real thing: SIGKILL `keras-ae train` mid-run, run the same command again."""
     out = tmp_path / "run"
