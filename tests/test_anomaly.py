@@ -66,6 +66,7 @@ def anomaly_run(tmp_path_factory):
     return out, metrics
 
 
+@pytest.mark.slow
 def test_recipe_end_to_end(anomaly_run):
     out, metrics = anomaly_run
     for name in ("model.keras", "metrics.json", "threshold.json", "scores.png", "roc.png"):
@@ -80,6 +81,7 @@ def test_recipe_end_to_end(anomaly_run):
         assert json.load(f)["threshold"] == saved["at_fpr"]["autoencoder"]["threshold"]
 
 
+@pytest.mark.slow
 def test_score_command(anomaly_run, cli, tmp_path):
     out, _ = anomaly_run
     from sklearn.datasets import load_digits
@@ -96,6 +98,7 @@ def test_score_command(anomaly_run, cli, tmp_path):
     assert flagged[~is_zero].mean() > flagged[is_zero].mean()  # the non-zeros are the anomalies
 
 
+@pytest.mark.slow
 def test_score_refuses_wrong_width(anomaly_run, cli, tmp_path):
     out, _ = anomaly_run
     np.save(tmp_path / "x.npy", np.zeros((3, 9, 9), np.float32))

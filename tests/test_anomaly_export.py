@@ -69,6 +69,7 @@ def _relative_errors(folder, prefix, expected):
     return errors
 
 
+@pytest.mark.slow
 def test_keras_file_round_trip_keeps_raw_values(exported, tmp_path):
     from keras_ae.models import load
 
@@ -79,6 +80,7 @@ def test_keras_file_round_trip_keeps_raw_values(exported, tmp_path):
     assert np.abs(x - expected["reconstruct"]).max() < 50 * np.abs(x).max()  # raw scale, not standardised
 
 
+@pytest.mark.slow
 def test_saved_model_answers_like_keras(exported):
     out, expected, _, _ = exported
     script = f"""
@@ -98,6 +100,7 @@ def test_saved_model_answers_like_keras(exported):
     assert max(errors.values()) <= 1e-5, errors
 
 
+@pytest.mark.slow
 def test_tflite_answers_like_keras_in_litert_alone(exported):
     out, expected, _, _ = exported
     script = f"""
@@ -147,6 +150,7 @@ def vector_run(tmp_path_factory):
     return out, export_dir, metrics
 
 
+@pytest.mark.slow
 def test_recipe_exports_the_score_and_its_threshold(vector_run):
     out, export_dir, metrics = vector_run
     assert metrics["roc_auc"]["autoencoder"] > 0.8  # malignant tumours rebuild worse than benign ones
@@ -160,6 +164,7 @@ def test_recipe_exports_the_score_and_its_threshold(vector_run):
         assert meta["info"]["threshold"]["threshold"] == json.load(f)["threshold"]
 
 
+@pytest.mark.slow
 def test_export_command_adds_the_score_to_an_anomaly_run(vector_run, cli, tmp_path):
     out, _, _ = vector_run
     code, _, err = cli("export", out, "-o", tmp_path / "e", "--quantize", "float32")
@@ -170,6 +175,7 @@ def test_export_command_adds_the_score_to_an_anomaly_run(vector_run, cli, tmp_pa
     assert meta["info"]["threshold"]["normal_class"] == "benign"
 
 
+@pytest.mark.slow
 def test_score_reads_raw_pixels_on_the_training_scale(tmp_path, cli):
     """digits are stored as 0..16: a raw file and the same file divided by 16 score the same."""
     from keras_ae.recipes import anomaly as recipe
