@@ -73,6 +73,7 @@ def main():
                 metrics = denoise.run(
                     dataset=data,
                     epochs=args.epochs,
+                    compare="all",  # the full table: every comparison network, not just the essential rows
                     out=os.path.join(tmp, "run"),
                     export_dir=None,
                     echo=lambda *a: None,
