@@ -29,23 +29,17 @@ def main():
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--digits", default="0,1,2,3,4,5,6,7,8,9")
     args = parser.parse_args()
-    quiet = lambda *a, **k: None  # noqa: E731
+    settings = {"epochs": args.epochs, "export_dir": None, "echo": lambda *a, **k: None, "verbose": 0}
     started = time.perf_counter()
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         for digit in args.digits.split(","):
-            m = anomaly.run(
-                "mnist-5k", normal_class=digit, epochs=args.epochs, out=f"{tmp}/d{digit}", echo=quiet, verbose=0
-            )
+            m = anomaly.run(dataset="mnist-5k", normal_class=digit, out=f"{tmp}/d{digit}", **settings)
             rows[f"mnist-5k digit {digit}"] = m["roc_auc"]
             print(f"digit {digit}: " + "  ".join(f"{k} {m['roc_auc'][k]:.3f}" for k in METHODS), flush=True)
         mean = {k: float(np.mean([r[k] for r in rows.values()])) for k in METHODS}
-        m = anomaly.run(
-            "signals", normal_class="normal", epochs=args.epochs, out=f"{tmp}/signals", echo=quiet, verbose=0
-        )
-        cancer = anomaly.run(
-            "breast-cancer", normal_class="benign", epochs=args.epochs, out=f"{tmp}/cancer", echo=quiet, verbose=0
-        )
+        m = anomaly.run(dataset="signals", normal_class="normal", out=f"{tmp}/signals", **settings)
+        cancer = anomaly.run(dataset="breast-cancer", normal_class="benign", out=f"{tmp}/cancer", **settings)
     print(
         f"\nROC-AUC on test examples; {args.epochs} epochs; {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     )

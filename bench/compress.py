@@ -32,23 +32,18 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
+from shared_sets import test_set  # noqa: E402
 
 from keras_ae.codec import rate  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DATA = os.path.join(HERE, "..", "..", "shared", "data")
 WIDTHS = (16, 32, 64)
 
 
 def load_split(name: str):
-    """8,000 training and 2,000 held-out images of one IDX file, in a fixed random order (notMNIST's file
-    is sorted by letter)."""
-    from keras_ae.data.sources import read_idx
-
-    images = read_idx(os.path.join(DATA, name, "t10k-images-idx3-ubyte.gz"), 0x00000803)
-    order = np.random.default_rng(0).permutation(len(images))
-    x = images[order].astype(np.float32)[..., None] / 255.0
-    return x[:8000], x[8000:]
+    """8,000 training and 2,000 held-out images of one set (`shared_sets.test_set`: a seeded split)."""
+    data = test_set(name)
+    return data.arrays("train")[0], data.arrays("validation")[0]
 
 
 def train_models(name, x_train, x_val, epochs: int, cache: str, log=print):

@@ -21,20 +21,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras_ae.recipes import denoise  # noqa: E402
+from shared_sets import test_set  # noqa: E402
 
 from keras_ae import data as datasets  # noqa: E402
-from keras_ae.data.sources import read_idx  # noqa: E402
 from keras_ae.denoise import noise as noises  # noqa: E402
 from keras_ae.models.unet import unet_denoiser  # noqa: E402
-
-SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
-
-
-def test_set(name: str) -> datasets.ImageData:
-    folder = os.path.join(SHARED, name)
-    images = read_idx(os.path.join(folder, "t10k-images-idx3-ubyte.gz"), 0x803)
-    labels = read_idx(os.path.join(folder, "t10k-labels-idx1-ubyte.gz"), 0x801)
-    return datasets.from_arrays(name, images, labels, seed=0, max_value=255, validation_fraction=0.2)
 
 
 def throughput(spec: str = "gaussian:0.4", epochs: int = 3, batch_size: int = 64) -> dict:

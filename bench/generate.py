@@ -15,8 +15,9 @@ For thin digits and each strength: "thicker", the fraction with more ink than th
 ">= median", the fraction reaching the training set's median ink; "class kept", the fraction a digit
 classifier (trained apart, with blur and noise) still reads as their true class, and "= recon", as the
 class it reads on their plain reconstruction (strength 0 shows what the reconstruction alone loses).
-The strength is chosen on validation digits (held out of every fit) as the largest with "thicker" and
-"class kept" both >= 0.9, then measured on the test digits. Interpolation plausibility: classifier
+The strength is chosen on validation digits (held out of every fit) by the generate recipe's rule,
+`keras_ae.generate.judge.choose_strength` ("thicker" as success, "class kept" as preserved, both goals 0.9: the
+weakest strength that reaches both), then measured on the test digits. Interpolation plausibility: classifier
 confidence on decoded midpoints of random test pairs / that on plain reconstructions (and, beside it, on
 pairs of the same class only, whose midpoint should still be that digit). With `--critic-weight` an ACAI
 autoencoder (the plain one trained with a critic on its decoded mixes, `keras_ae.models.acai`) joins the
@@ -30,17 +31,20 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 from keras_ae import data as datasets  # noqa: E402
 from keras_ae import training  # noqa: E402
 from keras_ae.generate import judge as judges  # noqa: E402
 from keras_ae.generate import latent  # noqa: E402
+from keras_ae.measure.metrics import psnr  # noqa: E402
 from keras_ae.models import build  # noqa: E402
 from keras_ae.models.acai import AdversarialInterpolation, interpolation_critic  # noqa: E402
 
@@ -82,9 +86,9 @@ def edit_table(ae, vector, classifier, digits, labels, median):
 
 
 def choose(rows) -> float:
-    """The largest strength whose "thicker" and "class kept" are both at the floor (0 if none is)."""
-    good = [s for s, (thicker, _, kept, _) in rows.items() if s and thicker >= FLOOR and kept >= FLOOR]
-    return max(good, default=0.0)
+    """The generate recipe's rule on this table: "thicker" is the success, "class kept" what is preserved."""
+    curve = [{"strength": s, "success": row[0], "preserved": row[2]} for s, row in rows.items() if s]
+    return judges.choose_strength(curve, preserved_floor=FLOOR, success_goal=FLOOR)
 
 
 def main():
@@ -139,24 +143,21 @@ def main():
         if name == "ACAI":
             critic = interpolation_critic(data.shape)
             model = AdversarialInterpolation(ae, critic, weight=args.critic_weight, seed=args.seed)
-        training.compile_model(model, decay_steps=args.epochs * training.steps(len(x), 32))
-        model.fit(x, x, batch_size=32, epochs=args.epochs, shuffle=True, verbose=0)
+        pairs = tf.data.Dataset.from_tensor_slices((x, x)).shuffle(len(x), seed=args.seed).batch(32)
+        with tempfile.TemporaryDirectory() as work:
+            training.fit(model, pairs, None, args.epochs, work, steps_per_epoch=training.steps(len(x), 32), verbose=0)
         recon = ae.reconstruct(x_test)
         agreement = classifier.agreement(recon, {"label": y_test})["label"]
-        psnr = float(np.mean(10 * np.log10(1.0 / np.mean((recon - x_test) ** 2, axis=(1, 2, 3)))))
         rng = np.random.default_rng(args.seed)
         a, b = rng.permutation(len(x_test)), rng.permutation(len(x_test))
         midpoints = latent.interpolate(ae, x_test[a], x_test[b], steps=3)[:, 1]
-        confidence_mid = classifier.confidence(midpoints)
-        confidence_recon = float(classifier.confidence(recon).mean())
         same = y_test[a] == y_test[b]
         same_a, same_b = _same_class_pairs(y_test, rng)
         same_mid = latent.interpolate(ae, x_test[same_a], x_test[same_b], steps=3)[:, 1]
         print(
-            f"{name}: PSNR {psnr:.2f} dB, classifier right on {agreement:.3f} of reconstructions; midpoint "
-            f"confidence {confidence_mid.mean():.3f} vs {confidence_recon:.3f} on reconstructions: "
-            f"plausibility {confidence_mid.mean() / confidence_recon:.3f} (random pairs, {same.mean():.0%} "
-            f"of the same class); {classifier.confidence(same_mid).mean() / confidence_recon:.3f} on "
+            f"{name}: PSNR {psnr(x_test, recon):.2f} dB, classifier right on {agreement:.3f} of reconstructions; "
+            f"plausibility {judges.plausibility(classifier, midpoints, recon):.3f} (random pairs, {same.mean():.0%} "
+            f"of the same class); {judges.plausibility(classifier, same_mid, recon):.3f} on "
             f"{len(same_a)} same-class pairs"
         )
         for vector_name, (positive, negative, balanced) in vectors.items():
@@ -177,14 +178,13 @@ def main():
             f"{name:5s} {vector_name:28s} {strength:8.2f} "
             + " ".join(f"{c:{w}.3f}" for c, w in zip(cells, (8, 9, 10, 8), strict=True))
         )
-    print("\nstrength chosen on validation (largest with thicker and class kept >= 0.9), then on test:")
+    print("\nstrength chosen on validation (choose_strength: thicker and class kept >= 0.9), then on test:")
     for name, vector_name, strength, val, test in chosen:
-        if not strength:
-            print(f"{name:5s} {vector_name:28s} none reaches both floors on validation")
-            continue
+        short = "" if val[0] >= FLOOR and val[2] >= FLOOR else " (short of a floor on validation)"
         print(
             f"{name:5s} {vector_name:28s} strength {strength:.2f}: validation thicker {val[0]:.3f} kept {val[2]:.3f}; "
             f"test thicker {test[0]:.3f}, >= median {test[1]:.3f}, class kept {test[2]:.3f} (= recon {test[3]:.3f})"
+            + short
         )
     print(f"\n{time.perf_counter() - started:.0f} s")
 

@@ -132,10 +132,25 @@ def fit(
 ) -> dict:
     """Train `model` on `(input, target)` batches; resumable from `workdir`. Returns the full history.
 
-    `steps_per_epoch` only sizes the cosine schedule (the data sets are finite and end each epoch).
-    `loss_scale` (per-feature std of vectors) measures the error in standardised units.
-    The batches are global batches: under a strategy with several replicas each one is split among them.
-    On workers other than the chief of a multi-worker run, `workdir` is a private temporary copy.
+    Args:
+        model: the Keras model to train (an `Autoencoder`'s `.autoencoder`, a denoiser, an ACAI wrapper...).
+        train: `(input, target)` batches, e.g. `data.batches("train", 64, shuffle=True)`. They are global
+            batches: under a strategy with several replicas each one is split among them.
+        validation: batches for `val_loss`, or None.
+        epochs: how many passes over `train`.
+        workdir: holds `history.json` and the backups an interrupted run resumes from. On workers other than
+            the chief of a multi-worker run, a private temporary copy.
+        steps_per_epoch: only sizes the cosine learning-rate schedule (None: a constant learning rate).
+        loss: `"mse"` or `"bce"`.
+        learning_rate: Adam's, at the start of the schedule.
+        tensorboard: also log for TensorBoard into this folder.
+        callbacks: more Keras callbacks.
+        verbose: Keras' progress output.
+        loss_scale: per-feature std of vectors: the error is measured in standardised units.
+        jit_compile: compile the training step with XLA (None: the process-wide choice, `--jit-compile`).
+
+    Returns:
+        The history of every finished epoch, across restarts: `{"epoch": [...], "loss": [...], ...}`.
     """
     from keras_ae import distribute
 

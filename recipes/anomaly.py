@@ -18,15 +18,18 @@ and into `--export-dir` a SavedModel with an `anomaly_score` signature and a TFL
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_ae import anomaly, distribute, runs, training
+from keras_ae import anomaly, runs, training
 from keras_ae import data as datasets
+from keras_ae.config import as_dict, configure, setting
 from keras_ae.data.vectors import standardization
 from keras_ae.errors import UserError
+from keras_ae.measure import plots
 from keras_ae.measure.baselines import anomaly_scores
 from keras_ae.models import build
 
@@ -53,37 +56,37 @@ def normal_class_index(data, normal_class) -> int:
     raise UserError(f"--normal-class {text}: no such class in {data.name} (classes: {', '.join(names)})")
 
 
-def run(
-    dataset: str = "mnist-5k",
-    normal_class="0",
-    arch: str = "auto",
-    bottleneck: int = 8,
-    epochs: int = 30,
-    batch_size: int = 16,
-    learning_rate: float = 1e-3,
-    fpr: float = 0.01,
-    out: str = "runs/anomaly",
-    export_dir: str | None = None,
-    seed: int = 0,
-    echo=print,
-    verbose="auto",
-) -> dict:
-    config = {k: v for k, v in locals().items() if k not in ("echo", "verbose")}
-    config["dataset"] = getattr(dataset, "name", dataset)
-    training.check_settings(epochs, "mse", learning_rate)
-    if not 0 < fpr < 1:
-        raise UserError(f"--fpr must be between 0 and 1, got {fpr}")
+@dataclass(kw_only=True)
+class Config:
+    dataset: str | datasets.ImageData = setting("mnist-5k", "A labelled data spec (or `signals`).")
+    normal_class: str = setting("0", "The class (name or index) that is normal.")
+    arch: str = setting("auto", "The builder (auto: by the data's shape).", choices=("auto", "conv", "dense", "conv1d"))
+    bottleneck: int = setting(8, "Code width: small, so anomalies rebuild badly.")
+    epochs: int = setting(30)
+    batch_size: int = setting(16)
+    learning_rate: float = setting(1e-3)
+    fpr: float = setting(0.01, "False-positive rate the threshold is set at.")
+    seed: int = setting(0)
+    out: str = setting("runs/anomaly", "Run folder.")
+    export_dir: str | None = setting("exported/anomaly", "Where the export goes.", off="--no-export")
+
+
+def run(config: Config | None = None, *, echo=print, verbose="auto", **settings) -> dict:
+    c = configure(Config, config, settings)
+    training.check_settings(c.epochs, "mse", c.learning_rate)
+    if not 0 < c.fpr < 1:
+        raise UserError(f"--fpr must be between 0 and 1, got {c.fpr}")
 
     # 1. Data: every example of the set, then a one-class split made by the seed.
-    keras.utils.set_random_seed(seed)
-    if not isinstance(dataset, datasets.ImageData):
-        dataset = datasets.load(dataset, seed=seed, kind="signals" if arch == "conv1d" else None)
-    data = dataset
-    normal = normal_class_index(data, normal_class)
+    keras.utils.set_random_seed(c.seed)
+    data = c.dataset
+    if not isinstance(data, datasets.ImageData):
+        data = datasets.load(data, seed=c.seed, kind="signals" if c.arch == "conv1d" else None)
+    normal = normal_class_index(data, c.normal_class)
     x_a, y_a = data.arrays("train")
     x_b, y_b = data.arrays("validation")
     x, labels = np.concatenate([x_a, x_b]), np.concatenate([y_a, y_b])
-    train_idx, val_idx, test_idx = anomaly.one_class_split(labels, normal, seed=seed)
+    train_idx, val_idx, test_idx = anomaly.one_class_split(labels, normal, seed=c.seed)
     is_anomaly = (labels != normal).astype(int)
     x_train = x[train_idx]
     echo(
@@ -92,32 +95,30 @@ def run(
     )
 
     # 2. The model: the data's own builder with a small code.
-    if arch == "auto":
-        arch = {3: "conv", 2: "conv1d", 1: "dense"}.get(len(data.shape), "dense")
+    arch = c.arch if c.arch != "auto" else {3: "conv", 2: "conv1d", 1: "dense"}.get(len(data.shape), "dense")
     options = _model_options(data.shape, arch)
     if data.kind != "images":  # vectors and signals: the model standardises with the training statistics
         options["standardize"] = standardization(x_train)
-    ae = build(arch, data.shape, bottleneck, **options)
+    ae = build(arch, data.shape, c.bottleneck, **options)
     echo(f"model: {arch} autoencoder, code of {ae.code_size}, {ae.autoencoder.count_params():,} parameters")
 
     # 3. Train on normal examples only (a tenth of them held out for the validation loss).
-    out = distribute.worker_path(out)  # on a cluster only the chief writes `out`
-    work = runs.resume_or_start(out, config, echo)
+    work = runs.resume_or_start(c.out, as_dict(c), echo)
     n_hold = max(1, len(x_train) // 10)
     fit_x, hold_x = x_train[n_hold:], x_train[:n_hold]
     train_ds = (
         tf.data.Dataset.from_tensor_slices((fit_x, fit_x))
-        .shuffle(len(fit_x), seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size)
+        .shuffle(len(fit_x), seed=c.seed, reshuffle_each_iteration=True)
+        .batch(c.batch_size)
     )
     history = training.fit(
         ae.autoencoder,
         train_ds,
-        tf.data.Dataset.from_tensor_slices((hold_x, hold_x)).batch(batch_size),
-        epochs=epochs,
+        tf.data.Dataset.from_tensor_slices((hold_x, hold_x)).batch(c.batch_size),
+        epochs=c.epochs,
         workdir=work,
-        steps_per_epoch=training.steps(len(fit_x), batch_size),
-        learning_rate=learning_rate,
+        steps_per_epoch=training.steps(len(fit_x), c.batch_size),
+        learning_rate=c.learning_rate,
         verbose=verbose,
         loss_scale=options.get("standardize", (None, None))[1],
     )
@@ -128,21 +129,21 @@ def run(
     splits = {"validation": x[val_idx], "test": x[test_idx]}
     mean, std = (np.asarray(v, np.float32) for v in options.get("standardize", (0.0, 1.0)))
     standardized = {split: (v - mean) / std for split, v in splits.items()}
-    scores = anomaly_scores((x_train - mean) / std, standardized, components=ae.code_size, seed=seed)
+    scores = anomaly_scores((x_train - mean) / std, standardized, components=ae.code_size, seed=c.seed)
     scale = anomaly.model_scale(ae)
     scores["autoencoder"] = {s: anomaly.reconstruction_errors(v, ae.reconstruct(v), scale) for s, v in splits.items()}
     y_val, y_test = is_anomaly[val_idx], is_anomaly[test_idx]
 
     # 5. Thresholds on validation, numbers on test.
     reports = {
-        m: anomaly.evaluate_method(y_val, scores[m]["validation"], y_test, scores[m]["test"], fpr) for m in scores
+        m: anomaly.evaluate_method(y_val, scores[m]["validation"], y_test, scores[m]["test"], c.fpr) for m in scores
     }
     metrics = {
         "roc_auc": {m: reports[m]["roc_auc"] for m in anomaly.METHODS},
         "average_precision": {m: reports[m]["average_precision"] for m in anomaly.METHODS},
         "at_fpr": {m: reports[m]["at_fpr"] for m in anomaly.METHODS},
         "f1_best": {m: reports[m]["f1_best"] for m in anomaly.METHODS},
-        "fpr": fpr,
+        "fpr": c.fpr,
         "normal_class": str(data.class_names[normal]),
         "arch": arch,
         "code_size": ae.code_size,
@@ -152,75 +153,39 @@ def run(
     threshold = {
         "score": "mean squared reconstruction error per example",
         "threshold": reports["autoencoder"]["at_fpr"]["threshold"],
-        "fpr": fpr,
+        "fpr": c.fpr,
         "f1_best_threshold": reports["autoencoder"]["f1_best"]["threshold"],
         "normal_class": metrics["normal_class"],
         "pixel_max": data.info.get("pixel_max"),  # so `keras-ae score` reads raw files on the training scale
     }
 
     # 6. Pictures: how the scores of normal and anomalous test examples separate, and the ROC curves.
-    _plot_scores(scores, y_test, reports, os.path.join(work, "scores.png"))
-    _plot_roc(scores, y_test, metrics["roc_auc"], os.path.join(work, "roc.png"), data.name)
+    test_scores = {m: scores[m]["test"] for m in anomaly.METHODS}
+    thresholds = {m: reports[m]["at_fpr"]["threshold"] for m in anomaly.METHODS}
+    plots.score_histograms(test_scores, y_test, thresholds, metrics["roc_auc"], os.path.join(work, "scores.png"))
+    plots.roc_curves(
+        test_scores, y_test, metrics["roc_auc"], os.path.join(work, "roc.png"), f"{data.name} test examples"
+    )
     ae.save(os.path.join(work, "model.keras"))
     runs.write_json(os.path.join(work, anomaly.THRESHOLD_FILE), threshold)
     runs.write_json(os.path.join(work, "metrics.json"), metrics)
 
     # 7. Export the detector: the SavedModel gains an `anomaly_score` signature (examples in, scores out) that
     #    computes the very score the threshold was set on; metadata.json carries the threshold.
-    if export_dir:
+    if c.export_dir:
         from keras_ae.export import export
 
         export(
             ae,
-            export_dir,
+            c.export_dir,
             quantize=("float32",),
             endpoints=anomaly.export_endpoints(ae),
             metadata={"dataset": data.name, "threshold": threshold, "metrics": metrics},
         )
-    runs.commit(work, out)
+    runs.commit(work, c.out)
 
     echo("ROC-AUC  " + "  ".join(f"{m} {metrics['roc_auc'][m]:.3f}" for m in anomaly.METHODS))
     at = reports["autoencoder"]["at_fpr"]
-    where = f"{out}/" + (f" and {export_dir}/" if export_dir else "")
-    echo(f"autoencoder at {fpr:.0%} FPR: precision {at['precision']:.3f}, recall {at['recall']:.3f}; wrote {where}")
+    where = f"{c.out}/" + (f" and {c.export_dir}/" if c.export_dir else "")
+    echo(f"autoencoder at {c.fpr:.0%} FPR: precision {at['precision']:.3f}, recall {at['recall']:.3f}; wrote {where}")
     return metrics
-
-
-def _plot_scores(scores, labels, reports, path):
-    import matplotlib.pyplot as plt
-
-    from keras_ae.measure import plots  # noqa: F401 - selects the Agg backend
-
-    fig, axes = plt.subplots(1, len(anomaly.METHODS), figsize=(4 * len(anomaly.METHODS), 3.2))
-    for ax, method in zip(axes, anomaly.METHODS, strict=True):
-        s = scores[method]["test"]
-        bins = np.linspace(s.min(), s.max(), 40)
-        ax.hist(s[labels == 0], bins=bins, alpha=0.6, density=True, label="normal")
-        ax.hist(s[labels == 1], bins=bins, alpha=0.6, density=True, label="anomalous")
-        ax.axvline(reports[method]["at_fpr"]["threshold"], color="k", linestyle="--", linewidth=1, label="threshold")
-        ax.set_title(f"{method} (AUC {reports[method]['roc_auc']:.3f})", fontsize=9)
-        ax.set_yticks([])
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def _plot_roc(scores, labels, aucs, path, name):
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import roc_curve
-
-    from keras_ae import plots  # noqa: F401 - selects the Agg backend
-
-    fig, ax = plt.subplots(figsize=(5, 5))
-    for method in anomaly.METHODS:
-        fp, tp, _ = roc_curve(labels, scores[method]["test"])
-        ax.plot(fp, tp, label=f"{method} ({aucs[method]:.3f})")
-    ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8, linestyle=":")
-    ax.set_xlabel("false-positive rate")
-    ax.set_ylabel("true-positive rate")
-    ax.set_title(f"ROC on {name} test examples")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)

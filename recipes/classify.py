@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -46,6 +47,7 @@ from keras_ae import runs, training
 from keras_ae.classify import classifier as classifiers
 from keras_ae.classify import labels, semi_supervised
 from keras_ae.classify.augment import ShiftRotate
+from keras_ae.config import as_dict, configure, setting
 from keras_ae.denoise import noise as noises
 from keras_ae.errors import UserError
 from keras_ae.measure import baselines, plots
@@ -57,75 +59,77 @@ BASELINES = ("scratch", *(f"scratch_{r}" for r in ROUNDS), "scratch_self_trainin
 CURVE_METHODS = ("frozen", "label_spreading", "logreg_pixels", "pca_logreg")
 
 
-def run(
-    dataset="mnist-5k",
-    labels_per_class: int = 10,
-    seeds=(0, 1, 2),
-    validation_per_class: int = 10,
-    bottleneck: int = 32,
-    filters=None,
-    mask: float = 0.5,
-    epochs: int = 12,
-    batch_size: int = 64,
-    learning_rate: float = 1e-3,
-    head_steps: int = 400,
-    finetune: bool = True,
-    finetune_steps: int = 800,
-    scratch_steps: int = 400,
-    rounds: int = 2,
-    round_epochs: int = 4,
-    pseudo_fractions=(0.6, 0.85),
-    curve=(1, 5, 10, 50, 100),
-    pretrained: str | None = None,
-    out: str = "runs/classify",
-    export_dir: str | None = "exported/classify",
-    echo=print,
-    verbose="auto",
-) -> dict:
-    config = {k: v for k, v in locals().items() if k not in ("echo", "verbose")}
-    config["dataset"] = getattr(dataset, "name", dataset)
+@dataclass(kw_only=True)
+class Config:
+    dataset: str = setting("mnist-5k", "A labelled data spec (labels are hidden).")
+    labels_per_class: int = setting(10, "Labelled training images per class.")
+    seeds: tuple[int, ...] = setting((0, 1, 2), "One labelled subset per seed; mean +- std.", minimum=0)
+    validation_per_class: int = setting(10, "Labels kept aside to choose settings.")
+    bottleneck: int = setting(32, "Code width of the masked autoencoder.")
+    filters: tuple[int, ...] | None = setting(None, "Channels per conv stage.", metavar="32,64")
+    mask: float = setting(0.5, "Fraction of pixels the autoencoder must fill in.")
+    epochs: int = setting(12, "Autoencoder pretraining epochs.")
+    batch_size: int = setting(64)
+    learning_rate: float = setting(1e-3)
+    head_steps: int = setting(400, "Steps of head training on the frozen encoder.")
+    finetune: bool = setting(True, "Then fine-tune the whole net.")
+    finetune_steps: int = setting(800, "Steps of fine-tuning (at a third of the lr).")
+    scratch_steps: int = setting(400, "Steps of the from-scratch baseline.")
+    rounds: int = setting(2, "Self-training rounds (0: none).")
+    round_epochs: int = setting(4, "Epochs over the pseudo-labelled set per round.")
+    pseudo_fractions: tuple[float, ...] = setting((0.6, 0.85), "Pool share pseudo-labelled per round.", cli=False)
+    curve: tuple[int, ...] = setting((1, 5, 10, 50, 100), "Labels per class for the plot (none: off).")
+    pretrained: str | None = setting(None, "An autoencoder.keras another run pretrained.", cli=False)
+    out: str = setting("runs/classify", "Run folder.")
+    export_dir: str | None = setting("exported/classify", "Where the export goes.", off="--no-export")
+
+
+def run(config: Config | None = None, *, echo=print, verbose="auto", **settings) -> dict:
+    c = configure(Config, config, settings)
     started = time.perf_counter()
-    seeds = _check_settings(seeds, rounds, pseudo_fractions, validation_per_class, epochs, learning_rate)
-    curve = sorted({int(c) for c in curve} | {labels_per_class}) if curve else [labels_per_class]
+    seeds = _check_settings(c)
+    curve = sorted({int(n) for n in c.curve} | {c.labels_per_class}) if c.curve else [c.labels_per_class]
 
     # 1. Data: the training split is the unlabeled pool (labels hidden, except the few drawn per seed),
     #    the validation split is the test set. Every draw is checked before anything trains.
     keras.utils.set_random_seed(seeds[0])
-    data = labels.load_labeled(dataset, seed=seeds[0])
+    data = labels.load_labeled(c.dataset, seed=seeds[0])
     names = [str(n) for n in data.class_names]
     pool, pool_labels = data.arrays("train")
     test, test_labels = data.arrays("validation")
-    draws = {seed: _draw(pool_labels, labels_per_class, validation_per_class, seed, names, data.name) for seed in seeds}
-    per_class_pool = np.bincount(pool_labels, minlength=len(names)).min() - validation_per_class
-    curve = [c for c in curve if c <= per_class_pool]
+    draws = {
+        seed: _draw(pool_labels, c.labels_per_class, c.validation_per_class, seed, names, data.name) for seed in seeds
+    }
+    per_class_pool = np.bincount(pool_labels, minlength=len(names)).min() - c.validation_per_class
+    curve = [n for n in curve if n <= per_class_pool]
     echo(
         f"data: {data.name}, {len(pool)} unlabeled training images of {data.shape}, {len(test)} test images, "
-        f"{len(names)} classes; {labels_per_class} labels + {validation_per_class} validation labels per class, "
+        f"{len(names)} classes; {c.labels_per_class} labels + {c.validation_per_class} validation labels per class, "
         f"seeds {', '.join(map(str, seeds))}"
     )
 
     # 2. Pretrain a masked autoencoder on every training image, labels hidden. It serves every seed.
-    work = runs.resume_or_start(out, config, echo)
-    corrupt = noises.parse(f"mask:{mask}")
+    work = runs.resume_or_start(c.out, as_dict(c), echo)
+    corrupt = noises.parse(f"mask:{c.mask}")
     saved = os.path.join(work, "autoencoder.keras")
-    if pretrained or os.path.isfile(saved):  # given, or a resumed run that had finished pretraining
-        source = pretrained or saved
+    if c.pretrained or os.path.isfile(saved):  # given, or a resumed run that had finished pretraining
+        source = c.pretrained or saved
         echo(f"using the autoencoder pretrained in {source}")
-        ae = _pretrained(source, data.shape) if pretrained else load(saved)
+        ae = _pretrained(source, data.shape) if c.pretrained else load(saved)
         history = runs.read_json(os.path.join(os.path.dirname(source), "autoencoder", training.HISTORY_FILE), {})
-        if pretrained:
+        if c.pretrained:
             ae.save(saved)
     else:
-        ae = build("conv", data.shape, bottleneck, filters=filters)
-        echo(f"pretraining a masked autoencoder ({corrupt}, code of {bottleneck}, {epochs} epochs)")
+        ae = build("conv", data.shape, c.bottleneck, filters=c.filters)
+        echo(f"pretraining a masked autoencoder ({corrupt}, code of {c.bottleneck}, {c.epochs} epochs)")
         history = training.fit(
             ae.autoencoder,
-            data.batches("train", batch_size, pairs=corrupt.pairs(), shuffle=True, seed=seeds[0]),
-            _fixed_noisy_pairs(corrupt, pool[:500], batch_size, seeds[0]),
-            epochs=epochs,
+            data.batches("train", c.batch_size, pairs=corrupt.pairs(), shuffle=True, seed=seeds[0]),
+            _fixed_noisy_pairs(corrupt, pool[:500], c.batch_size, seeds[0]),
+            epochs=c.epochs,
             workdir=os.path.join(work, "autoencoder"),
-            steps_per_epoch=training.steps(len(pool), batch_size),
-            learning_rate=learning_rate,
+            steps_per_epoch=training.steps(len(pool), c.batch_size),
+            learning_rate=c.learning_rate,
             verbose=verbose,
         )
         ae.save(saved)
@@ -162,10 +166,10 @@ def run(
 
         def self_train(prefix, guesses, from_scratch, labeled=labeled, validation=validation):
             """The rounds: each trains a network afresh on the previous guesses' surest, then guesses anew."""
-            for r in range(1, rounds + 1):
-                method = f"{prefix}self_training" + ("" if r == rounds else f"_round{r}")
+            for r in range(1, c.rounds + 1):
+                method = f"{prefix}self_training" + ("" if r == c.rounds else f"_round{r}")
                 model, correct = _pseudo_labelled(
-                    ae, from_scratch, guesses, pool, pool_labels, labeled, validation, r, config, **common
+                    ae, from_scratch, guesses, pool, pool_labels, labeled, validation, r, c, **common
                 )
                 pseudo_correct.setdefault(method, []).append(correct)
                 guesses = network(method, model)
@@ -173,14 +177,14 @@ def run(
         # 3a. The linear baselines, and label spreading in code space, at every point of the curve. Label
         #     spreading's settings are chosen on the validation labels at --labels-per-class, then kept.
         settings = None
-        for count in sorted(curve, key=lambda c: c != labels_per_class):
+        for count in sorted(curve, key=lambda n: n != c.labels_per_class):
             few = labeled
-            if count != labels_per_class:
+            if count != c.labels_per_class:
                 few = labels.draw_labeled(pool_labels, count, seed, names, validation, source=data.name)
             points, settings = _linear_and_spreading(
                 pool, pool_codes, pool_labels, test, test_codes, few, validation, len(names), pca, seed, settings
             )
-            if count == labels_per_class:
+            if count == c.labels_per_class:
                 spreading = points["label_spreading"][0]
                 for method, (pool_p, test_p) in points.items():
                     score(method, pool_p, test_p)
@@ -188,22 +192,22 @@ def run(
             for method, (_, test_p) in points.items():
                 if method in curves:
                     curves[method].setdefault(count, []).append(_accuracy(test_p, test_labels))
-            if "frozen" in curves and count != labels_per_class:
-                model = _frozen(ae, pool[few], pool_labels[few], head_steps, seed, **common)
+            if "frozen" in curves and count != c.labels_per_class:
+                model = _frozen(ae, pool[few], pool_labels[few], c.head_steps, seed, **common)
                 curves["frozen"].setdefault(count, []).append(_accuracy(classifiers.predict(model, test), test_labels))
 
         # 3b. The frozen encoder with a head, then fine-tuned: everything trains, with the augmentation and
         #     at least the step budget of `scratch`, at a third of the learning rate (batch norm frozen).
-        frozen = _frozen(ae, pool[labeled], pool_labels[labeled], head_steps, seed, **common)
+        frozen = _frozen(ae, pool[labeled], pool_labels[labeled], c.head_steps, seed, **common)
         network("frozen", frozen)
-        curves["frozen"].setdefault(labels_per_class, []).append(results["frozen"][seed]["test"])
+        curves["frozen"].setdefault(c.labels_per_class, []).append(results["frozen"][seed]["test"])
         sources = {"label_spreading": spreading}
-        if finetune:
+        if c.finetune:
             tuned = keras.models.clone_model(frozen)
             tuned.set_weights(frozen.get_weights())
             classifiers.unfreeze(tuned)
             classifiers.fit_classifier(
-                tuned, pool[labeled], pool_labels[labeled], finetune_steps, 32, learning_rate / 3, augment, seed
+                tuned, pool[labeled], pool_labels[labeled], c.finetune_steps, 32, c.learning_rate / 3, augment, seed
             )
             sources["finetuned"] = network("finetuned", tuned)
             sources = {"finetuned+label_spreading": (sources["finetuned"] + spreading) / 2, **sources}
@@ -218,7 +222,7 @@ def run(
         # 3d. The same network from scratch: labelled images only, then the same rounds on its own guesses.
         model = classifiers.build_classifier(classifiers.copy_encoder(ae.encoder, initialize=True), names)
         classifiers.fit_classifier(
-            model, pool[labeled], pool_labels[labeled], scratch_steps, 32, learning_rate, augment, seed
+            model, pool[labeled], pool_labels[labeled], c.scratch_steps, 32, c.learning_rate, augment, seed
         )
         self_train("scratch_", network("scratch", model), from_scratch=True)
         line = ", ".join(f"{m} {100 * results[m][seed]['test']:.1f}" for m in results)
@@ -228,17 +232,17 @@ def run(
     metrics = _summarise(results, AE_METHODS)
     metrics["pseudo_label_accuracy"] = {m: _mean_std(v) for m, v in pseudo_correct.items()}
     metrics["settings"] = chosen_settings
-    metrics["labels_per_class"] = labels_per_class
+    metrics["labels_per_class"] = c.labels_per_class
     metrics["seeds"] = list(seeds)
     metrics["history"] = {"autoencoder": history}
     metrics["curve"] = {
-        method: {str(c): _mean_std(values) for c, values in points.items()} for method, points in curves.items()
+        method: {str(n): _mean_std(values) for n, values in points.items()} for method, points in curves.items()
     }
     metrics["seconds"] = time.perf_counter() - started
 
     # 5. The pictures: accuracy against labels per class, and where the best method errs.
     plots.accuracy_vs_labels(
-        {m: {c: tuple(_mean_std(v).values()) for c, v in p.items()} for m, p in curves.items()},
+        {m: {n: tuple(_mean_std(v).values()) for n, v in p.items()} for m, p in curves.items()},
         os.path.join(work, "accuracy_vs_labels.png"),
         title=f"{data.name}: few labels, {len(seeds)} seeds",
     )
@@ -261,34 +265,34 @@ def run(
     runs.write_json(os.path.join(work, "metrics.json"), metrics)
     if deployed:
         kept[deployed].save(os.path.join(work, "classifier.keras"))
-        if export_dir:
+        if c.export_dir:
             from keras_ae.export import Endpoint, export
 
             export(
                 None,
-                export_dir,
+                c.export_dir,
                 quantize=("float32",),
                 endpoints={"classify": Endpoint(kept[deployed], output_name="probabilities")},
                 metadata={"dataset": data.name, "class_names": names, "method": deployed, "metrics": metrics},
             )
-    runs.commit(work, out)
+    runs.commit(work, c.out)
     echo(summary(metrics))
-    echo(f"wrote {out}/" + (f" and {export_dir}/" if export_dir and deployed else ""))
+    echo(f"wrote {c.out}/" + (f" and {c.export_dir}/" if c.export_dir and deployed else ""))
     return metrics
 
 
 # -- the steps above, one function each ------------------------------------------------------------------------
-def _check_settings(seeds, rounds, fractions, validation_per_class, epochs, learning_rate):
-    training.check_settings(epochs, "mse", learning_rate)
-    seeds = tuple(int(s) for s in seeds)
+def _check_settings(c: Config):
+    training.check_settings(c.epochs, "mse", c.learning_rate)
+    seeds, fractions = tuple(int(s) for s in c.seeds), c.pseudo_fractions
     if not seeds or len(set(seeds)) != len(seeds):
         raise UserError(f"--seeds must be distinct integers, got {','.join(map(str, seeds)) or 'none'}")
-    if rounds < 0:
-        raise UserError(f"--rounds must be 0 or more, got {rounds}")
-    if rounds and (not fractions or any(not 0 < f <= 1 for f in fractions)):
+    if c.rounds < 0:
+        raise UserError(f"--rounds must be 0 or more, got {c.rounds}")
+    if c.rounds and (not fractions or any(not 0 < f <= 1 for f in fractions)):
         raise UserError(f"--pseudo-fractions must be fractions in (0, 1], got {fractions}")
-    if validation_per_class < 1:
-        raise UserError(f"--validation-per-class must be at least 1, got {validation_per_class}")
+    if c.validation_per_class < 1:
+        raise UserError(f"--validation-per-class must be at least 1, got {c.validation_per_class}")
     return seeds
 
 
@@ -342,14 +346,14 @@ def _linear_and_spreading(
     partial[few] = pool_labels[few]
     grid = [settings] if settings else [{"scale": s, "alpha": a} for s in semi_supervised.SCALES for a in (0.8, 0.99)]
     best = None
-    for setting in grid:
-        spreading = semi_supervised.LabelSpreading(neighbors=10, **setting).fit(pool_codes, partial, classes)
+    for option in grid:
+        spreading = semi_supervised.LabelSpreading(neighbors=10, **option).fit(pool_codes, partial, classes)
         accuracy = _accuracy(spreading.distributions[validation], val_y)
         if best is None or accuracy > best[0]:
-            best = (accuracy, spreading, setting)
-    _, spreading, setting = best
+            best = (accuracy, spreading, option)
+    _, spreading, option = best
     found["label_spreading"] = (spreading.distributions, spreading.predict_proba(test_codes))
-    return found, setting
+    return found, option
 
 
 def _frozen(ae, images, image_labels, steps, seed, names, augment, verbose):
@@ -365,15 +369,15 @@ def _pseudo_labelled(
 ):
     """One self-training round: the surest guesses per class (validation images never among them) plus the
     true labelled images train a new classifier, from the autoencoder's encoder or from scratch."""
-    fractions = config["pseudo_fractions"]
+    fractions = config.pseudo_fractions
     per_class = int(fractions[min(round_, len(fractions)) - 1] * len(pool) / len(names))
     chosen, pseudo = semi_supervised.top_per_class(guesses, per_class, exclude=np.r_[labeled, validation])
     images = np.concatenate([pool[labeled], pool[chosen]])
     targets = np.concatenate([pool_labels[labeled], pseudo])
     model = classifiers.build_classifier(classifiers.copy_encoder(ae.encoder, initialize=scratch), names)
-    steps = config["round_epochs"] * math.ceil(len(images) / config["batch_size"])
+    steps = config.round_epochs * math.ceil(len(images) / config.batch_size)
     classifiers.fit_classifier(
-        model, images, targets, steps, config["batch_size"], config["learning_rate"], augment, verbose=verbose
+        model, images, targets, steps, config.batch_size, config.learning_rate, augment, verbose=verbose
     )
     return model, float(np.mean(pseudo == pool_labels[chosen]))
 

@@ -18,12 +18,14 @@ rate_distortion.png, reconstructions.png, metrics.json, config.json, history.jso
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import keras
 
 from keras_ae import codec, io, runs, training
 from keras_ae import data as datasets
 from keras_ae.codec import rate
+from keras_ae.config import as_dict, configure, setting
 from keras_ae.errors import UserError
 from keras_ae.measure import plots
 from keras_ae.measure.baselines import PCABaseline
@@ -33,34 +35,34 @@ SETTINGS = (("bits", 2), ("bits", 3), ("bits", 4), ("bits", 5), ("bits", 6), ("b
 DEFAULT_STEP = 0.01
 
 
-def run(
-    dataset: str = "mnist-5k",
-    model: str | None = None,
-    bottleneck: int = 32,
-    epochs: int = 10,
-    batch_size: int = 32,
-    learning_rate: float = 1e-3,
-    bits: int | None = None,
-    step: float | None = None,
-    out: str = "runs/compress",
-    seed: int = 0,
-    echo=print,
-    verbose="auto",
-) -> dict:
-    config = {k: v for k, v in locals().items() if k not in ("echo", "verbose")}
-    training.check_settings(epochs, "mse", learning_rate)
-    if bits is not None and step is not None:
+@dataclass(kw_only=True)
+class Config:
+    dataset: str = setting("mnist-5k", "Any image data spec `keras-ae train` takes.")
+    model: str | None = setting(None, "A trained autoencoder to use instead of training one.")
+    bottleneck: int = setting(32, "Code width of the autoencoder trained here.")
+    epochs: int = setting(10)
+    batch_size: int = setting(32)
+    learning_rate: float = setting(1e-3)
+    bits: int | None = setting(None, "Per-dimension quantization, 2**bits levels (no transform).")
+    step: float | None = setting(None, f"Transform coding with this step [default: {DEFAULT_STEP}].")
+    seed: int = setting(0)
+    out: str = setting("runs/compress", "Run folder.")
+
+
+def run(config: Config | None = None, *, echo=print, verbose="auto", **settings) -> dict:
+    c = configure(Config, config, settings)
+    training.check_settings(c.epochs, "mse", c.learning_rate)
+    if c.bits is not None and c.step is not None:
         raise UserError("give --bits (per-dimension levels) or --step (transform coding), not both")
-    if bits is None and step is None:
-        step = DEFAULT_STEP
-    if bits is not None and not 1 <= bits <= 8:
-        raise UserError(f"--bits must be between 1 and 8, got {bits}")
-    if step is not None and not step > 0:
-        raise UserError(f"--step must be positive, got {step}")
+    if c.bits is not None and not 1 <= c.bits <= 8:
+        raise UserError(f"--bits must be between 1 and 8, got {c.bits}")
+    if c.step is not None and not c.step > 0:
+        raise UserError(f"--step must be positive, got {c.step}")
+    step = DEFAULT_STEP if c.bits is None and c.step is None else c.step
 
     # 1. Data: images only (an archive stores pictures), split by the seed.
-    keras.utils.set_random_seed(seed)
-    data = datasets.load(dataset, seed=seed)
+    keras.utils.set_random_seed(c.seed)
+    data = datasets.load(c.dataset, seed=c.seed)
     if data.kind != "images":
         raise UserError(f"--dataset {data.name}: the archiver compresses images, not {data.kind}")
     x_train, _ = data.arrays("train")
@@ -68,28 +70,28 @@ def run(
     echo(f"data: {data.name}, {len(x_train)} training / {len(x_val)} validation images of {data.shape}")
 
     # 2. The model: a trained one, or a conv autoencoder trained here on (image, image) pairs.
-    work = runs.resume_or_start(out, config, echo)
-    if model:
-        ae = load(model)
+    work = runs.resume_or_start(c.out, as_dict(c), echo)
+    if c.model:
+        ae = load(c.model)
         if ae.input_shape != tuple(data.shape):
             raise UserError(f"--model takes {ae.input_shape} inputs, --dataset {data.name} holds {data.shape}")
     else:
-        ae = build("conv", data.shape, bottleneck)
+        ae = build("conv", data.shape, c.bottleneck)
         training.fit(
             ae.autoencoder,
-            data.batches("train", batch_size, shuffle=True, seed=seed),
-            data.batches("validation", batch_size),
-            epochs=epochs,
+            data.batches("train", c.batch_size, shuffle=True, seed=c.seed),
+            data.batches("validation", c.batch_size),
+            epochs=c.epochs,
             workdir=work,
-            steps_per_epoch=training.steps(data.num_train, batch_size),
-            learning_rate=learning_rate,
+            steps_per_epoch=training.steps(data.num_train, c.batch_size),
+            learning_rate=c.learning_rate,
             verbose=verbose,
         )
     echo(f"model: code of {ae.code_size} numbers, fingerprint {ae.fingerprint()[:16]}")
 
     # 3. The code model, fitted on the training codes, and the validation images in one archive.
     train_codes = ae.embed(x_train)
-    codebook = codec.Codebook.for_decoder(ae.decode, train_codes, bits=bits, step=step)  # step: transform-coded
+    codebook = codec.Codebook.for_decoder(ae.decode, train_codes, bits=c.bits, step=step)  # step: transform-coded
     names = rate.numbered_names(len(x_val))
     archive, payload = codec.archive_bytes(ae.fingerprint(), ae.input_shape, names, ae.embed(x_val), codebook)
     io.write_file(os.path.join(work, "validation.kae"), archive)
@@ -99,7 +101,7 @@ def run(
     # 4. Rate–distortion on the validation images: the AE and PCA archives at several bit depths and transform
     #    steps (same coder, codebooks fitted on the training codes), fixed-length AE codes, each image as its own
     #    WebP/JPEG file, lossless sizes.
-    pca = PCABaseline(ae.code_size, seed=seed).fit(x_train)
+    pca = PCABaseline(ae.code_size, seed=c.seed).fit(x_train)
     rows = rate.archive_rows(
         "AE", ae.embed, ae.decode, ae.fingerprint(), x_val, fit_codes=train_codes, settings=SETTINGS,
         coders=("ans", "raw"),
@@ -114,7 +116,7 @@ def run(
     rows += rate.pillow_rows(x_val, "JPEG", (5, 20, 50, 90))
     rows += rate.lossless_rows(x_val)
 
-    quantization = f"step {step}, transform-coded" if step is not None else f"{bits}-bit codes"
+    quantization = f"step {step}, transform-coded" if step is not None else f"{c.bits}-bit codes"
 
     # 5. Pictures: the curves, and originals beside their archived and WebP-0 versions.
     rate.plot({f"{data.name}, {len(x_val)} validation images": rows}, os.path.join(work, "rate_distortion.png"))
@@ -137,7 +139,7 @@ def run(
         "header_bytes": len(archive) - payload,
         "psnr": psnr,
         "ssim": ssim,
-        "bits": bits,
+        "bits": c.bits,
         "step": step,
         "transform": codebook.transform is not None,
         "code_size": ae.code_size,
@@ -150,7 +152,7 @@ def run(
     }
     ae.save(os.path.join(work, "model.keras"))  # the archive needs this very model to decompress
     runs.write_json(os.path.join(work, "metrics.json"), metrics)
-    runs.commit(work, out)
+    runs.commit(work, c.out)
 
     echo(
         f"validation.kae: {len(x_val)} images in {len(archive):,} bytes = {per_image:.1f} B/image "
@@ -158,6 +160,6 @@ def run(
         f"PSNR {psnr:.2f} dB, SSIM {ssim:.3f}; "
         f"PCA at the same bytes {metrics['pca_psnr_at_same_bytes']:.2f} dB; "
         f"smallest WebP {smallest_webp['bytes']:.0f} B at {smallest_webp['psnr']:.2f} dB; "
-        f"PNG {metrics['lossless_bytes_per_image']['PNG']:.0f} B. Wrote {out}/"
+        f"PNG {metrics['lossless_bytes_per_image']['PNG']:.0f} B. Wrote {c.out}/"
     )
     return metrics

@@ -11,33 +11,34 @@ labels.npy, split.npy (0 = train, 1 = validation), metrics.json, latent_map.png.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
-from keras_ae import data as datasets
 from keras_ae import runs
+from keras_ae.config import DataSettings, configure, load_data, setting
 from keras_ae.errors import UserError
 from keras_ae.measure import plots
+from keras_ae.measure.baselines import PCABaseline
 from keras_ae.measure.metrics import knn_accuracy
 from keras_ae.measure.projector import write_projector
 from keras_ae.models import load
 
 
-def run(
-    model: str,
-    dataset: str = datasets.DEFAULT_DATASET,
-    out: str = "runs/embed",
-    seed: int = 0,
-    resize=None,
-    data_dir: str | None = None,
-    tensorboard: str | None = None,
-    echo=print,
-) -> dict:
-    ae = load(model)
+@dataclass(kw_only=True)
+class Config(DataSettings):
+    model: str = setting(help="A keras-ae model.keras (or its run folder).")
+    out: str = setting(help="Folder to write embeddings.npy, labels.npy, latent_map.png.")
+    tensorboard: str | None = setting(None, "Also write files for TensorBoard's Projector.", metavar="DIR")
+
+
+def run(config: Config | None = None, *, echo=print, **settings) -> dict:
+    c = configure(Config, config, settings)
+    ae = load(c.model)
     kind = "signals" if len(ae.input_shape) == 2 else None  # a Conv1D model reads (N, T[, C]) arrays as signals
-    data = datasets.load(dataset, seed=seed, resize=resize, data_dir=data_dir, kind=kind)
+    data = load_data(c, kind=kind)
     if tuple(data.shape) != tuple(ae.input_shape):
-        raise UserError(f"--dataset {dataset}: images are {data.shape}, but {model} takes {ae.input_shape}")
+        raise UserError(f"--dataset {c.dataset}: images are {data.shape}, but {c.model} takes {ae.input_shape}")
 
     # 1. Codes for every image, train split first.
     x_train, y_train = data.arrays("train")
@@ -58,18 +59,16 @@ def run(
             f"pixels {metrics['knn_accuracy_pixels']:.3f} ({pixels} numbers)"
         )
 
-    with runs.run_folder(out) as work:
-        write_outputs(work, ae, data, codes, labels, split, metrics, seed, tensorboard, x_train, x_val)
-    echo(f"wrote {out}/")
+    with runs.run_folder(c.out) as work:
+        write_outputs(work, ae, data, codes, labels, split, metrics, c.seed, c.tensorboard, x_train, x_val)
+    echo(f"wrote {c.out}/")
     return metrics
 
 
 def write_outputs(work, ae, data, codes, labels, split, metrics, seed, tensorboard, x_train, x_val):
     # 3. A picture: the codes projected to their two main directions, coloured by label.
-    from sklearn.decomposition import PCA
-
     flat = codes.reshape(len(codes), -1)
-    points = PCA(2, random_state=seed).fit_transform(flat) if flat.shape[1] > 2 else flat
+    points = PCABaseline(2, seed=seed).fit(flat).embed(flat) if flat.shape[1] > 2 else flat
     plots.latent_map(
         points,
         labels,

@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 
 from keras_ae import data as datasets
 from keras_ae import runs, training
+from keras_ae.config import as_dict, configure, setting
 from keras_ae.data import smileys
 from keras_ae.errors import UserError
 from keras_ae.generate import judge as judges
@@ -59,40 +61,42 @@ def binary_attributes(data) -> list[str]:
     return [n for n, v in data.attributes["train"].items() if set(np.unique(v)) <= {0, 1}]
 
 
-def run(
-    dataset: str | datasets.ImageData = "smileys",
-    attribute: str = "smile",
-    balance_by: str | None = None,
-    bottleneck: int = 32,
-    filters=(16, 32),
-    kl_weight: float = 0.05,
-    critic_weight: float = 0.1,
-    epochs: int = 20,
-    judge_epochs: int = 6,
-    batch_size: int = 32,
-    learning_rate: float = 1e-3,
-    variational: bool = True,
-    seed: int = 0,
-    out: str = "runs/generate",
-    echo=print,
-    verbose="auto",
-) -> dict:
-    config = {k: v for k, v in locals().items() if k not in ("echo", "verbose")}
-    config["dataset"] = getattr(dataset, "name", dataset)
+@dataclass(kw_only=True)
+class Config:
+    dataset: str | datasets.ImageData = setting("smileys", "A data set with attributes.")
+    attribute: str = setting("smile", "The attribute to add.")
+    balance_by: str | None = setting(None, "Fit S within each group of this attribute (or `label`).")
+    bottleneck: int = setting(32)
+    filters: tuple[int, ...] = setting((16, 32), "Channels per conv stage.", metavar="16,32")
+    kl_weight: float = setting(0.05, "Weight of the VAE's KL term.")
+    critic_weight: float = setting(
+        0.1, "Also train an ACAI autoencoder: weight of its critic's verdict on decoded mixes (0: none)."
+    )
+    variational: bool = setting(True, "Also train the VAE.")
+    epochs: int = setting(20)
+    judge_epochs: int = setting(6)
+    batch_size: int = setting(32)
+    learning_rate: float = setting(1e-3)
+    seed: int = setting(0)
+    out: str = setting("runs/generate", "Run folder.")
+
+
+def run(config: Config | None = None, *, echo=print, verbose="auto", **settings) -> dict:
+    c = configure(Config, config, settings)
     started = time.perf_counter()
-    training.check_settings(epochs, "mse", learning_rate)
-    if judge_epochs < 1:
-        raise UserError(f"--judge-epochs must be at least 1, got {judge_epochs}")
-    if not 0 <= critic_weight < float("inf"):
-        raise UserError(f"--critic-weight must be 0 (no ACAI model) or a positive number, got {critic_weight}")
+    training.check_settings(c.epochs, "mse", c.learning_rate)
+    if c.judge_epochs < 1:
+        raise UserError(f"--judge-epochs must be at least 1, got {c.judge_epochs}")
+    if not 0 <= c.critic_weight < float("inf"):
+        raise UserError(f"--critic-weight must be 0 (no ACAI model) or a positive number, got {c.critic_weight}")
 
     # 1. Data with attributes; the validation split is halved into validation (to choose the strength)
     #    and test (to measure at that strength).
-    keras.utils.set_random_seed(seed)
-    data = dataset if isinstance(dataset, datasets.ImageData) else datasets.load(dataset, seed=seed)
-    check_attribute(data, attribute)
-    if balance_by is not None and balance_by != "label":
-        check_attribute(data, balance_by, "--balance-by")
+    keras.utils.set_random_seed(c.seed)
+    data = c.dataset if isinstance(c.dataset, datasets.ImageData) else datasets.load(c.dataset, seed=c.seed)
+    check_attribute(data, c.attribute)
+    if c.balance_by is not None and c.balance_by != "label":
+        check_attribute(data, c.balance_by, "--balance-by")
     x_train, labels_train = data.arrays("train")
     x_held, _ = data.arrays("validation")
     truth_train, truth_held = data.attributes["train"], data.attributes["validation"]
@@ -100,25 +104,27 @@ def run(
     half = len(x_held) // 2
     val, test = slice(0, half), slice(half, None)
     binary = binary_attributes(data)
-    others = [n for n in binary if n != attribute]
+    others = [n for n in binary if n != c.attribute]
     position = [n for n in POSITION if n in truth_train]
     echo(
         f"data: {data.name}, {len(x_train)} train / {half} validation / {len(x_held) - half} test images of "
-        f"{data.shape}; attribute '{attribute}', kept: {', '.join(others + position) or 'nothing else'}"
+        f"{data.shape}; attribute '{c.attribute}', kept: {', '.join(others + position) or 'nothing else'}"
     )
 
     # 2. The judge, trained on the training images with blur and noise, never on anything decoded.
-    echo(f"training the judge ({judge_epochs} epochs)")
-    judge = judges.Judge.train(x_train, truth_train, binary=binary, continuous=position, epochs=judge_epochs, seed=seed)
+    echo(f"training the judge ({c.judge_epochs} epochs)")
+    judge = judges.Judge.train(
+        x_train, truth_train, binary=binary, continuous=position, epochs=c.judge_epochs, seed=c.seed
+    )
     on_test = {n: v[test] for n, v in truth_held.items()}
     metrics = {"judge": {"accuracy_on_test_images": judge.agreement(x_held[test], on_test)}}
     if data.name == "smileys":
         # The most interpolation.plausibility can be: faces drawn half-way between the same random pairs
         # of test faces the models interpolate (a sad and a smiling face meet at a flat mouth), over the
         # test faces themselves.
-        first, second = _pairs(len(x_held) - half, seed)
+        first, second = _pairs(len(x_held) - half, c.seed)
         middle = smileys.drawn_midpoints(
-            {n: v[first] for n, v in on_test.items()}, {n: v[second] for n, v in on_test.items()}, data.shape[0], seed
+            {n: v[first] for n, v in on_test.items()}, {n: v[second] for n, v in on_test.items()}, data.shape[0], c.seed
         )
         metrics["judge"]["drawn_midpoints_plausibility"] = judges.plausibility(judge, middle, x_held[test])
 
@@ -136,34 +142,34 @@ def run(
 
     # 3. The models: a plain conv autoencoder, (with --critic-weight) the same trained with ACAI's critic on
     #    its decoded mixes, and (with --variational) its VAE twin, all trained alike.
-    work = runs.resume_or_start(out, config, echo)
+    work = runs.resume_or_start(c.out, as_dict(c), echo)
     judge.save(os.path.join(work, "judge.keras"))
     kinds = {"ae": {}}
-    if critic_weight:
+    if c.critic_weight:
         kinds["acai"] = {}
-    if variational:
-        kinds["vae"] = {"variational": True, "kl_weight": kl_weight}
+    if c.variational:
+        kinds["vae"] = {"variational": True, "kl_weight": c.kl_weight}
     histories, pictures = {}, {}
     for name, options in kinds.items():
-        ae = build("conv", data.shape, bottleneck, filters=filters, **options)
-        echo(f"training the {name.upper()} ({ae.autoencoder.count_params():,} parameters, {epochs} epochs)")
+        ae = build("conv", data.shape, c.bottleneck, filters=c.filters, **options)
+        echo(f"training the {name.upper()} ({ae.autoencoder.count_params():,} parameters, {c.epochs} epochs)")
         model = ae.autoencoder
         if name == "acai":
-            model = AdversarialInterpolation(ae, interpolation_critic(data.shape), weight=critic_weight, seed=seed)
+            model = AdversarialInterpolation(ae, interpolation_critic(data.shape), weight=c.critic_weight, seed=c.seed)
         histories[name] = training.fit(
             model,
-            data.batches("train", batch_size, shuffle=True, seed=seed),
-            data.batches("validation", batch_size),
-            epochs=epochs,
+            data.batches("train", c.batch_size, shuffle=True, seed=c.seed),
+            data.batches("validation", c.batch_size),
+            epochs=c.epochs,
             workdir=os.path.join(work, name),
-            steps_per_epoch=training.steps(data.num_train, batch_size),
-            learning_rate=learning_rate,
+            steps_per_epoch=training.steps(data.num_train, c.batch_size),
+            learning_rate=c.learning_rate,
             verbose=verbose,
         )
-        report, pictures[name] = _measure(ae, judge, arrays, attribute, balance_by, kept, (val, test), seed)
+        report, pictures[name] = _measure(ae, judge, arrays, c.attribute, c.balance_by, kept, (val, test), c.seed)
         metrics[name] = report
         ae.save(os.path.join(work, f"{name}.keras"))
-        pictures[name]["vector"].save(os.path.join(work, f"{name}_{attribute}.npz"))
+        pictures[name]["vector"].save(os.path.join(work, f"{name}_{c.attribute}.npz"))
         a, i = report["attribute"], report["interpolation"]
         echo(
             f"{name}: judge agreement {report['judge']['agreement']:.3f}; + S at strength {a['strength']:g}: "
@@ -177,7 +183,7 @@ def run(
     rows = {"original": sad, "AE reconstruction": pictures["ae"]["reconstruction"]}
     for name in kinds:
         rows[f"{name.upper()} + S ({metrics[name]['attribute']['strength']:g})"] = pictures[name]["edited"]
-    plots.image_rows(rows, os.path.join(work, "attribute.png"), title=f"adding '{attribute}' to held-out faces")
+    plots.image_rows(rows, os.path.join(work, "attribute.png"), title=f"adding '{c.attribute}' to held-out faces")
     strips = {f"{n.upper()} {k + 1}": s for n in kinds for k, s in enumerate(pictures[n]["strips"][:3])}
     plots.image_rows(strips, os.path.join(work, "interpolation.png"), title="decoded (1 - t) e(A) + t e(B)")
     shaken = {}
@@ -190,16 +196,16 @@ def run(
     plots.attribute_clouds(
         {f"{n.upper()} codes": pictures[n]["clouds"] for n in kinds},
         os.path.join(work, "latent_attribute.png"),
-        names=(attribute, f"not {attribute}"),
+        names=(c.attribute, f"not {c.attribute}"),
     )
-    metrics["attribute"] = attribute
-    metrics["balance_by"] = balance_by
-    metrics["epochs"] = epochs
+    metrics["attribute"] = c.attribute
+    metrics["balance_by"] = c.balance_by
+    metrics["epochs"] = c.epochs
     metrics["seconds"] = time.perf_counter() - started
     runs.write_json(os.path.join(work, "history.json"), histories)
     runs.write_json(os.path.join(work, "metrics.json"), metrics)
-    runs.commit(work, out)
-    echo(f"wrote {out}/ in {metrics['seconds']:.0f} s")
+    runs.commit(work, c.out)
+    echo(f"wrote {c.out}/ in {metrics['seconds']:.0f} s")
     return metrics
 
 

@@ -62,7 +62,9 @@ def anomaly_run(tmp_path_factory):
     from keras_ae.recipes import anomaly as recipe
 
     out = str(tmp_path_factory.mktemp("anomaly") / "run")
-    metrics = recipe.run(dataset="digits", normal_class="0", epochs=2, out=out, echo=lambda *a: None, verbose=0)
+    metrics = recipe.run(
+        dataset="digits", normal_class="0", epochs=2, out=out, export_dir=None, echo=lambda *a: None, verbose=0
+    )
     return out, metrics
 
 

@@ -182,7 +182,7 @@ def test_score_reads_raw_pixels_on_the_training_scale(tmp_path, cli):
     from sklearn.datasets import load_digits
 
     run = str(tmp_path / "run")
-    recipe.run(dataset="digits", normal_class="0", epochs=1, out=run, echo=lambda *a: None, verbose=0)
+    recipe.run(dataset="digits", normal_class="0", epochs=1, out=run, export_dir=None, echo=lambda *a: None, verbose=0)
     raw = load_digits().images[:30]
     np.save(tmp_path / "raw.npy", raw)
     np.save(tmp_path / "unit.npy", raw / 16.0)

@@ -105,7 +105,7 @@ def test_embed_measures_codes_of_vectors_and_signals(spec, arch, tmp_path):
     d = data.load(spec)
     ae = build(arch, d.shape, 4, standardize=standardization(d.arrays("train")[0]))
     ae.save(str(tmp_path / "m.keras"))
-    metrics = embed.run(str(tmp_path / "m.keras"), spec, out=str(tmp_path / "e"), echo=lambda *a: None)
+    metrics = embed.run(model=str(tmp_path / "m.keras"), dataset=spec, out=str(tmp_path / "e"), echo=lambda *a: None)
     assert np.load(tmp_path / "e" / "embeddings.npy").shape == (d.num_train + d.num_validation, 4)
     assert 0.5 < metrics["knn_accuracy_embedding"] <= 1.0 and 0.5 < metrics["knn_accuracy_pixels"] <= 1.0
     assert (tmp_path / "e" / "latent_map.png").stat().st_size > 1000

@@ -135,36 +135,3 @@ def decode(model_path, codes_path, out, overwrite):
     with _progress(len(codes), "decoding") as bar:
         write_images(ae, codes.astype(np.float32), names, out, overwrite, progress=bar.update)
     click.echo(f"wrote {len(codes)} images to {out}/")
-
-
-from keras_ae.cli.recipe import recipe  # noqa: E402
-
-
-@recipe.command("compress")
-@click.option("--dataset", default="mnist-5k", show_default=True, help="Any image data spec `keras-ae train` takes.")
-@click.option("--model", "model_path", default=None, help="A trained autoencoder to use instead of training one.")
-@click.option("--bottleneck", default=32, show_default=True, help="Code width of the autoencoder trained here.")
-@click.option("--epochs", default=10, show_default=True)
-@click.option("--batch-size", default=32, show_default=True)
-@click.option("--learning-rate", default=1e-3, show_default=True)
-@click.option("--bits", type=int, default=None, help="Per-dimension quantization, 2**bits levels (no transform).")
-@click.option("--step", type=float, default=None, help="Transform coding with this step [default: 0.01].")
-@click.option("--seed", default=0, show_default=True)
-@click.option("--out", default="runs/compress", show_default=True, help="Run folder.")
-def compress_recipe(dataset, model_path, bottleneck, epochs, batch_size, learning_rate, bits, step, seed, out):
-    """Archive the validation images as codes; bytes vs PSNR against PCA, WebP, JPEG, PNG."""
-    from keras_ae.recipes import compress as compress_recipe_module
-
-    compress_recipe_module.run(
-        dataset=dataset,
-        model=model_path,
-        bottleneck=bottleneck,
-        epochs=epochs,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        bits=bits,
-        step=step,
-        seed=seed,
-        out=out,
-        echo=click.echo,
-    )

@@ -1,4 +1,4 @@
-"""Flags shared by several commands, defined once."""
+"""Flags shared by several commands, defined once, and the options of a recipe made from its `Config`."""
 
 from __future__ import annotations
 
@@ -20,18 +20,79 @@ def dataset_options(f):
     return f
 
 
-def int_list(text: str | None, flag: str):
+def int_list(text: str | None, flag: str, minimum: int = 1):
+    """`16,32` -> (16, 32); "" -> None; `none` -> () (e.g. `--curve none`)."""
     from keras_ae.errors import UserError
 
     if not text:
         return None
+    if text.strip().lower() == "none":
+        return ()
     try:
         values = tuple(int(v) for v in text.split(","))
     except ValueError:
         raise UserError(f"{flag} must be comma-separated integers, got '{text}'") from None
-    if not values or any(v < 1 for v in values):
-        raise UserError(f"{flag} must be positive integers, got '{text}'")
+    if any(v < minimum for v in values):
+        kind = "positive" if minimum == 1 else f"at least {minimum}"
+        raise UserError(f"{flag} must be {kind} integers, got '{text}'")
     return values
+
+
+class IntList(click.ParamType):
+    name = "ints"
+
+    def __init__(self, minimum: int = 1):
+        self.minimum = minimum
+
+    def convert(self, value, param, ctx):
+        return value if isinstance(value, tuple) else int_list(value, param.opts[0], self.minimum)
+
+
+def config_options(config_class) -> list[click.Option]:
+    """One click option per field of a recipe's `Config` (see `keras_ae.config` for the rules)."""
+    import dataclasses
+    import types
+    import typing
+
+    hints = typing.get_type_hints(config_class)
+    options = []
+    for field in dataclasses.fields(config_class):
+        meta = field.metadata
+        if not meta.get("cli", True):
+            continue
+        kind = hints[field.name]
+        if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
+            kind = next(k for k in typing.get_args(kind) if k is not type(None))
+        flag = "--" + field.name.replace("_", "-")
+        default = None if field.default is dataclasses.MISSING else field.default
+        settings = {"help": meta.get("help", ""), "metavar": meta.get("metavar")}
+        if field.default is dataclasses.MISSING:
+            settings["required"] = True
+        elif default is not None:
+            settings["show_default"] = True
+        if kind is bool:
+            decls, settings["type"] = [f"{flag}/--no-{flag[2:]}"], bool
+        elif typing.get_origin(kind) is tuple:
+            decls, settings["type"] = [flag], IntList(meta.get("minimum", 1))
+            settings["metavar"] = settings["metavar"] or "N,N,..."
+            default = ",".join(map(str, default)) or "none" if default is not None else None
+        else:
+            decls = [flag]
+            settings["type"] = click.Choice(meta["choices"]) if "choices" in meta else kind
+        options.append(click.Option([*decls, field.name], default=default, **settings))
+        if "off" in meta:
+            what = field.name.removesuffix("_dir").replace("_", " ")
+            options.append(click.Option([meta["off"], "off_" + field.name], is_flag=True, help=f"Skip the {what}."))
+    return options
+
+
+def config_values(values: dict) -> dict:
+    """The parsed options as `Config` fields: an `off` flag given sets its field to None."""
+    settings = {k: v for k, v in values.items() if not k.startswith("off_")}
+    for name in values:
+        if name.startswith("off_") and values[name]:
+            settings[name[len("off_") :]] = None
+    return settings
 
 
 def distribution_options(f):

@@ -1,4 +1,10 @@
-"""`keras-ae recipe NAME`: run a recipe from `recipes/` with its flags; `--list` names them all."""
+"""`keras-ae recipe NAME`: run a recipe from `recipes/` with its flags; `--list` names them all.
+
+A recipe that defines a `Config` dataclass (see `keras_ae.config`) gets its command here without a line of CLI
+code: `RecipeCommand` makes the options from the fields when they are first needed (a run, or `--help`), so
+listing the recipes neither imports them nor starts TensorFlow. `keras-ae train` and `keras-ae embed` are the
+`train` and `embed` recipes' commands under a second name.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +18,70 @@ import click
 from keras_ae.cli import cli
 
 
-def recipe_summaries() -> dict[str, str]:
-    """Each recipe's name and the first line of its docstring, read without importing (or starting TensorFlow)."""
+def _recipe_sources() -> dict[str, ast.Module]:
     import keras_ae.recipes as package
 
-    summaries = {}
+    sources = {}
     for module in pkgutil.iter_modules(package.__path__):
-        origin = importlib.util.find_spec(f"keras_ae.recipes.{module.name}").origin
-        with open(origin) as f:
-            doc = ast.get_docstring(ast.parse(f.read())) or ""
-        summaries[module.name] = doc.splitlines()[0] if doc else ""
-    return summaries
+        with open(importlib.util.find_spec(f"keras_ae.recipes.{module.name}").origin) as f:
+            sources[module.name] = ast.parse(f.read())
+    return sources
+
+
+def recipe_summaries() -> dict[str, str]:
+    """Each recipe's name and the first line of its docstring, read without importing (or starting TensorFlow)."""
+    return {name: (ast.get_docstring(tree) or "\n").splitlines()[0] for name, tree in _recipe_sources().items()}
+
+
+def configured_recipes() -> list[str]:
+    """The recipes whose module defines a `Config` class (read from the source)."""
+    return [
+        name
+        for name, tree in _recipe_sources().items()
+        if any(isinstance(node, ast.ClassDef) and node.name == "Config" for node in tree.body)
+    ]
+
+
+class RecipeCommand(click.Command):
+    """A recipe's command: options from its `Config` (on first use), then `run(config, echo=click.echo)`.
+
+    Options added before any command runs (at registration, e.g. `--overwrite`) are kept aside and join the
+    Config's when they load, so registering commands imports no recipe (nor TensorFlow)."""
+
+    def __init__(self, name: str, summary: str):
+        self._options, self._early = None, []
+        super().__init__(name, callback=self._run, help=summary, short_help=summary)
+
+    @property
+    def params(self):
+        if self._options is None:
+            if click.get_current_context(silent=True) is None:
+                return self._early
+            from keras_ae import cli as package
+            from keras_ae.cli import quiet_tensorflow
+            from keras_ae.cli.options import config_options, distribution_options
+
+            quiet_tensorflow()
+            self._options = config_options(self.module().Config)
+            distribution_options(self)
+            if any(p.name == "overwrite" for p in self._early) and hasattr(package, "add_overwrite_option"):
+                package.add_overwrite_option(self)  # with the words it adds to --out's help
+            names = {p.name for p in self._options}
+            self._options += [p for p in self._early if p.name not in names]
+        return self._options
+
+    @params.setter
+    def params(self, value):  # click.Command.__init__ sets it; the options come from the Config
+        pass
+
+    def module(self):
+        return importlib.import_module(f"keras_ae.recipes.{self.name}")
+
+    def _run(self, **values):
+        from keras_ae.cli.options import config_values
+
+        module = self.module()
+        return module.run(module.Config(**config_values(values)), echo=click.echo)
 
 
 class RecipeGroup(click.Group):
@@ -33,7 +92,9 @@ class RecipeGroup(click.Group):
         from keras_ae.cli.options import distribution_options
 
         command = super().get_command(ctx, name)
-        return distribution_options(command) if command is not None else None
+        if command is None or isinstance(command, RecipeCommand):
+            return command
+        return distribution_options(command)
 
 
 @cli.group(cls=RecipeGroup, invoke_without_command=True)
@@ -112,48 +173,13 @@ def denoise_recipe(
     )
 
 
-@recipe.command("anomaly")
-@click.option("--dataset", default="mnist-5k", show_default=True, help="A labelled data spec (or `signals`).")
-@click.option("--normal-class", default="0", show_default=True, help="The class (name or index) that is normal.")
-@click.option("--arch", type=click.Choice(["auto", "conv", "dense", "conv1d"]), default="auto", show_default=True)
-@click.option("--bottleneck", default=8, show_default=True, help="Code width: small, so anomalies rebuild badly.")
-@click.option("--epochs", default=30, show_default=True)
-@click.option("--batch-size", default=16, show_default=True)
-@click.option("--learning-rate", default=1e-3, show_default=True)
-@click.option("--fpr", default=0.01, show_default=True, help="False-positive rate the threshold is set at.")
-@click.option("--seed", default=0, show_default=True)
-@click.option("--out", default="runs/anomaly", show_default=True, help="Run folder.")
-@click.option("--export-dir", default="exported/anomaly", show_default=True, help="Where the export goes.")
-@click.option("--no-export", is_flag=True, help="Skip the export.")
-def anomaly_recipe(
-    dataset, normal_class, arch, bottleneck, epochs, batch_size, learning_rate, fpr, seed, out, export_dir, no_export
-):
-    """Train on one class only; flag the rest by reconstruction error, beside IF, PCA and k-NN."""
-    from keras_ae.recipes import anomaly
-
-    anomaly.run(
-        dataset=dataset,
-        normal_class=normal_class,
-        arch=arch,
-        bottleneck=bottleneck,
-        epochs=epochs,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        fpr=fpr,
-        seed=seed,
-        out=out,
-        export_dir=None if no_export else export_dir,
-        echo=click.echo,
-    )
+def _register_recipe_commands():
+    summaries = recipe_summaries()
+    for name in configured_recipes():
+        command = RecipeCommand(name, summaries[name])
+        recipe.add_command(command, name)
+        if name in ("train", "embed"):  # `keras-ae train` / `keras-ae embed`: the README's commands
+            cli.add_command(command, name)
 
 
-def _register_shared_commands():
-    """`keras-ae recipe train` and `recipe embed` are the same commands as `keras-ae train` / `embed`."""
-    from keras_ae.cli.embed import embed
-    from keras_ae.cli.train import train
-
-    recipe.add_command(train, "train")
-    recipe.add_command(embed, "embed")
-
-
-_register_shared_commands()
+_register_recipe_commands()

@@ -9,6 +9,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+def _save(fig, path: str) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def _show(ax, image):
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[-1] == 1:
@@ -29,9 +35,7 @@ def image_rows(rows: dict, path: str, columns: int = 10, title: str | None = Non
         axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def reconstruction_grid(originals, reconstructions, path: str, columns: int = 10, title: str | None = None) -> None:
@@ -50,9 +54,7 @@ def training_curves(history: dict, path: str, title: str = "training") -> None:
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def latent_map(points_2d, labels, path: str, title: str = "latent map", class_names=None) -> None:
@@ -70,9 +72,7 @@ def latent_map(points_2d, labels, path: str, title: str = "latent map", class_na
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def attribute_clouds(panels: dict, path: str, names=("with", "without")) -> None:
@@ -94,9 +94,7 @@ def attribute_clouds(panels: dict, path: str, names=("with", "without")) -> None
         ax.set_xticks([])
         ax.set_yticks([])
         ax.legend(markerscale=3, fontsize=8, loc="best")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def accuracy_vs_labels(curves: dict, path: str, title: str = "accuracy against labelled images") -> None:
@@ -115,9 +113,7 @@ def accuracy_vs_labels(curves: dict, path: str, title: str = "accuracy against l
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def confusion_matrix(true, predicted, class_names, path: str, title: str = "confusion matrix") -> np.ndarray:
@@ -141,7 +137,36 @@ def confusion_matrix(true, predicted, class_names, path: str, title: str = "conf
                     colour = "white" if matrix[i, j] > threshold else "black"
                     ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=7, color=colour)
     ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
     return matrix
+
+
+def score_histograms(scores: dict, labels, thresholds: dict, aucs: dict, path: str) -> None:
+    """One panel per method: its scores of normal (label 0) and anomalous (1) examples, and its threshold."""
+    labels = np.asarray(labels)
+    fig, axes = plt.subplots(1, len(scores), figsize=(4 * len(scores), 3.2), squeeze=False)
+    for ax, (method, s) in zip(axes[0], scores.items(), strict=True):
+        bins = np.linspace(s.min(), s.max(), 40)
+        ax.hist(s[labels == 0], bins=bins, alpha=0.6, density=True, label="normal")
+        ax.hist(s[labels == 1], bins=bins, alpha=0.6, density=True, label="anomalous")
+        ax.axvline(thresholds[method], color="k", linestyle="--", linewidth=1, label="threshold")
+        ax.set_title(f"{method} (AUC {aucs[method]:.3f})", fontsize=9)
+        ax.set_yticks([])
+    axes[0, 0].legend(fontsize=8)
+    _save(fig, path)
+
+
+def roc_curves(scores: dict, labels, aucs: dict, path: str, name: str) -> None:
+    """The ROC curve of every method's scores (1 = anomalous), its AUC in the legend."""
+    from sklearn.metrics import roc_curve
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    for method, s in scores.items():
+        fp, tp, _ = roc_curve(labels, s)
+        ax.plot(fp, tp, label=f"{method} ({aucs[method]:.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8, linestyle=":")
+    ax.set_xlabel("false-positive rate")
+    ax.set_ylabel("true-positive rate")
+    ax.set_title(f"ROC on {name} test examples")
+    ax.legend(fontsize=8)
+    _save(fig, path)

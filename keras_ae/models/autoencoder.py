@@ -8,7 +8,6 @@ the encoder alone (for embeddings, transfer) or the decoder alone (for generatio
 from __future__ import annotations
 
 import os
-import zipfile
 
 import keras
 import numpy as np
@@ -93,17 +92,17 @@ def fingerprint(model: keras.Model) -> str:
 
 
 def load(path: str | os.PathLike) -> Autoencoder:
-    """Load a keras-ae `.keras` file safely (no Lambda layers, `safe_mode=True`)."""
+    """Load a keras-ae `.keras` file safely (no Lambda layers, `safe_mode=True`).
+
+    Args:
+        path: a `.keras` file written by `Autoencoder.save`, or a run folder holding `model.keras`.
+
+    Returns:
+        The `Autoencoder`; a missing, foreign or corrupt file is a one-line `UserError` naming it.
+    """
+    from keras_ae.io import load_keras_model
+
     path = os.fspath(path)
     if os.path.isdir(path) and os.path.isfile(os.path.join(path, "model.keras")):
         path = os.path.join(path, "model.keras")  # a run folder
-    if not os.path.exists(path):
-        raise UserError(f"model file not found: {path}")
-    if not os.path.isfile(path) or not zipfile.is_zipfile(path):
-        raise UserError(f"{path} is not a Keras model file (.keras)")
-    try:
-        model = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as error:  # noqa: BLE001 - any failure to deserialise is the user's file at fault
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UserError(f"cannot load {path} as a Keras model: {first_line[:200]}") from None
-    return Autoencoder.from_model(model, source=path)
+    return Autoencoder.from_model(load_keras_model(path, flag=""), source=path)

@@ -40,12 +40,23 @@ def conv_autoencoder(
     dense_units: int = 256,
     output: str = "clip",
 ) -> Autoencoder:
-    """Build a convolutional autoencoder.
+    """Build a convolutional autoencoder: strided conv stages, a dense bottleneck, and their mirror image.
 
-    `upsampling="resize"` (UpSampling2D + Conv2D) is the default because it converts to full-integer TFLite;
-    `"transpose"` uses Conv2DTranspose. `dense_units` adds one hidden Dense layer on each side of the
-    bottleneck (0 for none). `output` is `"clip"` (for squared error), `"sigmoid"` (for cross-entropy) or
-    `"linear"`; see `output_layer`.
+    Args:
+        input_shape: (H, W, C) of the images; any H and W (they are padded to the stages' multiple).
+        filters: channels of each conv stage, each halving H and W.
+        bottleneck: width of the code e(x).
+        activation: of every hidden layer.
+        batch_norm: a BatchNormalization after every hidden layer.
+        dropout: dropout rate after the hidden dense layers.
+        sparsity: L1 penalty on the code (a sparse autoencoder).
+        upsampling: `"resize"` (UpSampling2D + Conv2D, the default: it converts to full-integer TFLite) or
+            `"transpose"` (Conv2DTranspose).
+        dense_units: one hidden Dense layer of this width on each side of the bottleneck (0 for none).
+        output: `"clip"` (for squared error), `"sigmoid"` (for cross-entropy) or `"linear"`; see `output_layer`.
+
+    Returns:
+        An `Autoencoder` with `encoder`, `decoder` and `autoencoder` models.
     """
     input_shape = check_input_shape(input_shape, 3, "conv_autoencoder")
     if upsampling not in UPSAMPLING_MODES:

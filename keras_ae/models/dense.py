@@ -31,9 +31,21 @@ def dense_autoencoder(
 ) -> Autoencoder:
     """Build a dense autoencoder for inputs of any shape (images are flattened, then reshaped back).
 
-    `output` is `"clip"` (squared error on data in [0, 1]), `"sigmoid"` (cross-entropy) or `"linear"`
-    (standardised vectors); see `output_layer`. `standardize=(mean, std)` puts the training statistics of
-    vectors into the model: it takes and returns raw values, and works on standardised ones inside.
+    Args:
+        input_shape: the shape of one example: (H, W, C) images, (D,) vectors or (T, C) signals.
+        hidden: widths of the hidden layers of the encoder (the decoder mirrors them).
+        bottleneck: width of the code e(x).
+        activation: of every hidden layer.
+        batch_norm: a BatchNormalization after every hidden layer.
+        dropout: dropout rate after every hidden layer.
+        sparsity: L1 penalty on the code (a sparse autoencoder).
+        output: `"clip"` (squared error on data in [0, 1]), `"sigmoid"` (cross-entropy) or `"linear"`
+            (standardised vectors); see `output_layer`.
+        standardize: `(mean, std)` of the training split: the model takes and returns raw values and works on
+            standardised ones inside (`keras_ae.data.vectors.standardization` computes them).
+
+    Returns:
+        An `Autoencoder` with `encoder`, `decoder` and `autoencoder` models.
     """
     input_shape = tuple(int(s) for s in input_shape)
     size = math.prod(input_shape)
