@@ -395,6 +395,7 @@ def test_rate_distortion_rows_count_whole_files_and_curves_interpolate(setup):
                           [(5, 20), (6, 19), (7, 21)]], "m") == [(5, 20), (7, 21)]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_compress_recipe_writes_an_archive_its_model_decompresses(cli, tmp_path):
     code, out, err = cli("recipe", "compress", "--dataset", "digits", "--bottleneck", "8", "--epochs", "1",
                          "--bits", "4", "--out", tmp_path / "run")  # fmt: skip
@@ -414,6 +415,7 @@ def test_compress_recipe_writes_an_archive_its_model_decompresses(cli, tmp_path)
     assert len(os.listdir(tmp_path / "restored")) == metrics["images"]
 
 
+@pytest.mark.slow
 def test_compress_recipe_transform_codes_by_default_and_beats_fixed_length_codes(cli, tmp_path):
     code, _, err = cli("recipe", "compress", "--dataset", "digits", "--bottleneck", "8", "--epochs", "2",
                        "--out", tmp_path / "run")  # fmt: skip
@@ -422,8 +424,15 @@ def test_compress_recipe_transform_codes_by_default_and_beats_fixed_length_codes
 
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["transform"] and metrics["step"] == 0.01 and metrics["bits"] is None
-    # 180 tiny images: the transform's matrix in the header costs about what it saves, so sizes are only sane here
-    assert 0 < metrics["bytes_per_image"] < 2 * metrics["fixed_length_bytes_per_image"]
+    # 180 tiny images: the transform's matrix (1.8 B per image here, against 0.85 B for a fixed-length archive's
+    # header) costs about what entropy coding saves, so the codes themselves are compared, at the same PSNR:
+    # 4.1 B per image against 4.9 B for fixed-length codes (2 epochs, seed 0)
+    raw_header = {r["header"] for r in metrics["rate_distortion"] if r.get("coder") == "raw" and r["method"] == "AE"}
+    assert len(raw_header) == 1
+    payload = metrics["bytes_per_image"] - metrics["header_bytes"] / metrics["images"]
+    fixed_payload = metrics["fixed_length_bytes_per_image"] - raw_header.pop()
+    assert 0 < payload < 0.95 * fixed_payload, (payload, fixed_payload)
+    assert metrics["bytes_per_image"] < 1.1 * metrics["fixed_length_bytes_per_image"]  # whole files: about even
     ae = load(str(tmp_path / "run"))
     _, codes = codec.read_archive(str(tmp_path / "run" / "validation.kae"), ae.fingerprint())
     x_val, _ = keras_ae.data.load("digits").arrays("validation")
