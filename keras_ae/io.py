@@ -292,15 +292,16 @@ def load_keras_model(path, flag: str = "--model"):
     import keras_ae.models  # noqa: F401 - registers every keras-ae layer
 
     path = os.fspath(path)
+    named = f"{flag} {path}" if flag else path
     if not os.path.exists(path):
-        raise UserError(f"{flag} {path}: not found")
+        raise UserError(f"{named}: not found")
     if not os.path.isfile(path) or not zipfile.is_zipfile(path):
-        raise UserError(f"{flag} {path}: not a Keras model file (.keras)")
+        raise UserError(f"{named}: not a Keras model file (.keras)")
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # noqa: BLE001 - any failure to deserialise is the user's file at fault
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise UserError(f"{flag} {path}: cannot load it as a Keras model: {first_line[:200]}") from None
+        raise UserError(f"{named}: cannot load it as a Keras model: {first_line[:200]}") from None
 
 
 class ImageModel:

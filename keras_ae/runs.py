@@ -110,9 +110,9 @@ def lock(out: str, flag: str = "--out") -> None:
     path = lock_path(out)
     if path in _HELD:
         return
-    os.makedirs(os.path.dirname(path), exist_ok=True)
     while True:
         try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         except OSError as error:
             raise UserError(f"{flag} {out}: cannot write there ({error.strerror or error})") from None

@@ -169,7 +169,6 @@ def load(path: str) -> LoadedClassifier:
     """`classifier.keras`, a run folder holding one, or an export folder whose SavedModel has `classify`."""
     import json
     import os
-    import zipfile
 
     from keras_ae.errors import UserError
 
@@ -197,13 +196,9 @@ def load(path: str) -> LoadedClassifier:
         path = os.path.join(path, "classifier.keras")
         if not os.path.isfile(path):
             raise UserError(f"--model {os.path.dirname(path)}: holds no classifier.keras and no saved_model/")
-    if not zipfile.is_zipfile(path):
-        raise UserError(f"--model {path}: not a Keras model file (.keras)")
-    try:
-        model = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as error:  # noqa: BLE001 - any failure to deserialise is the user's file at fault
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise UserError(f"--model {path}: cannot load it: {first_line[:200]}") from None
+    from keras_ae.io import load_keras_model
+
+    model = load_keras_model(path, "--model")
     if len(model.output_shape) != 2 or len(model.input_shape) != 4:
         raise UserError(
             f"--model {path}: not an image classifier (input {model.input_shape}, output {model.output_shape})"

@@ -29,16 +29,16 @@ class Predictions:
 
 def classify_files(model_path: str, inputs, truth: str | None = None) -> Predictions:
     """Predict every image file (or folder of images) in `inputs`; with `truth`, also the accuracy."""
-    from keras_ae import inference
+    from keras_ae import io
     from keras_ae.classify.classifier import load
 
-    files = inference.list_images(inputs)
+    files = io.list_images(inputs)
     expected = read_truth(truth, files, None) if truth else None  # check the file names before loading a model
     model = load(model_path)
     height, width, channels = model.input_shape
     images = []
     for path in files:
-        image, _ = inference.read_image(path, channels)
+        image, _ = io.read_image(path, channels)
         if image.shape[:2] != (height, width):
             raise UserError(f"{path}: image is {image.shape[0]}x{image.shape[1]}, the model takes {height}x{width}")
         images.append(image)
@@ -80,13 +80,13 @@ def read_truth(path: str, files, class_names):
 
 def write_csv(path: str, result: Predictions) -> None:
     """file, label, probability, then one probability column per class; written whole or not at all."""
-    tmp = f"{path}.partial"
-    try:
-        with open(tmp, "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(["file", "label", "probability", *result.class_names])
-            for row, p in zip(result.rows, result.probabilities, strict=True):
-                writer.writerow([row["file"], row["label"], f"{row['probability']:.6f}", *(f"{v:.6f}" for v in p)])
-    except OSError as error:
-        raise UserError(f"-o {path}: cannot write there ({error.strerror or error})") from None
-    os.replace(tmp, path)
+    import io as text_io
+
+    from keras_ae import io
+
+    buffer = text_io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(["file", "label", "probability", *result.class_names])
+    for row, p in zip(result.rows, result.probabilities, strict=True):
+        writer.writerow([row["file"], row["label"], f"{row['probability']:.6f}", *(f"{v:.6f}" for v in p)])
+    io.write_file(path, buffer.getvalue())

@@ -19,7 +19,7 @@ def score(model_path, data, out, label_column, threshold):
     """Score DATA (a data spec, or a .npy/.npz/.csv file) by reconstruction error."""
     import numpy as np
 
-    from keras_ae import anomaly, runs
+    from keras_ae import anomaly, io, runs
     from keras_ae.data import read_examples
     from keras_ae.errors import UserError
     from keras_ae.models import load
@@ -37,10 +37,6 @@ def score(model_path, data, out, label_column, threshold):
     directory = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(directory):
         raise UserError(f"-o {out}: folder {directory} does not exist")
-    tmp = f"{out}.partial"
-    with open(tmp, "w") as f:
-        f.write("index,score,is_anomaly\n")
-        for i, (s, a) in enumerate(zip(scores, flagged, strict=True)):
-            f.write(f"{i},{s:.8g},{int(a)}\n")
-    os.replace(tmp, out)
+    rows = (f"{i},{s:.8g},{int(a)}\n" for i, (s, a) in enumerate(zip(scores, flagged, strict=True)))
+    io.write_file(out, "index,score,is_anomaly\n" + "".join(rows))
     click.echo(f"{int(np.count_nonzero(flagged))} of {len(scores)} flagged (threshold {threshold:.6g}); wrote {out}")

@@ -114,7 +114,9 @@ class Judge:
 
         with open(f"{path}.json") as f:
             heads = json.load(f)
-        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+        from keras_ae.io import load_keras_model
+
+        model = load_keras_model(path, flag="")
         scales = {n: tuple(v) for n, v in heads["scales"].items()}
         return cls(model, heads["binary"], heads["continuous"], heads["classes"], scales)
 

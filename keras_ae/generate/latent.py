@@ -134,17 +134,18 @@ class AttributeVector:
         directory = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(directory):
             raise UserError(f"-o {path}: folder {directory} does not exist")
-        tmp = f"{path}.partial.npz"
-        np.savez(
-            tmp,
-            vector=self.vector,
-            fingerprint=np.array(self.fingerprint),
-            name=np.array(self.name),
-            positive=np.array(self.positive),
-            negative=np.array(self.negative),
-            balance_by=np.array(self.balance_by),
-        )
-        os.replace(tmp, path)
+        from keras_ae import io
+
+        with io.atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(
+                f,
+                vector=self.vector,
+                fingerprint=np.array(self.fingerprint),
+                name=np.array(self.name),
+                positive=np.array(self.positive),
+                negative=np.array(self.negative),
+                balance_by=np.array(self.balance_by),
+            )
 
     @classmethod
     def load(cls, path: str, ae=None) -> AttributeVector:
