@@ -1,4 +1,4 @@
-"""`keras-ae perturb`, `interpolate`, `attribute fit|apply` and `recipe generate`: edit codes, then decode."""
+"""`keras-ae perturb`, `interpolate`, `attribute fit|apply`: edit codes, then decode."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import os
 import click
 
 from keras_ae.cli import cli
-from keras_ae.cli.recipe import recipe
 
 
 def _read_images(paths, ae, flag: str):
@@ -183,62 +182,3 @@ def attribute_apply(model_path, vector_path, images, strength, out):
     edited = vector.apply(ae, x, strength)
     _write_grid([edited], out)
     click.echo(f"wrote {out}: '{vector.name}' at strength {strength:g} on {len(x)} image(s)")
-
-
-@recipe.command("generate")
-@click.option("--dataset", default="smileys", show_default=True, help="A data set with attributes.")
-@click.option("--attribute", "attribute_name", default="smile", show_default=True, help="The attribute to add.")
-@click.option("--balance-by", default=None, help="Fit S within each group of this attribute (or `label`).")
-@click.option("--bottleneck", default=32, show_default=True)
-@click.option("--filters", default="16,32", show_default=True, metavar="16,32", help="Channels per conv stage.")
-@click.option("--kl-weight", default=0.05, show_default=True, help="Weight of the VAE's KL term.")
-@click.option(
-    "--critic-weight",
-    default=0.1,
-    show_default=True,
-    help="Also train an ACAI autoencoder: weight of its critic's verdict on decoded mixes (0: none).",
-)
-@click.option("--variational/--no-variational", default=True, show_default=True, help="Also train the VAE.")
-@click.option("--epochs", default=20, show_default=True)
-@click.option("--judge-epochs", default=6, show_default=True)
-@click.option("--batch-size", default=32, show_default=True)
-@click.option("--learning-rate", default=1e-3, show_default=True)
-@click.option("--seed", default=0, show_default=True)
-@click.option("--out", default="runs/generate", show_default=True, help="Run folder.")
-def generate_recipe(
-    dataset,
-    attribute_name,
-    balance_by,
-    bottleneck,
-    filters,
-    kl_weight,
-    critic_weight,
-    variational,
-    epochs,
-    judge_epochs,
-    batch_size,
-    learning_rate,
-    seed,
-    out,
-):
-    """Perturb, interpolate and add an attribute (a smile) with an AE and a VAE, judged by a classifier."""
-    from keras_ae.cli.options import int_list
-    from keras_ae.recipes import generate
-
-    generate.run(
-        dataset=dataset,
-        attribute=attribute_name,
-        balance_by=balance_by,
-        bottleneck=bottleneck,
-        filters=int_list(filters, "--filters"),
-        kl_weight=kl_weight,
-        critic_weight=critic_weight,
-        variational=variational,
-        epochs=epochs,
-        judge_epochs=judge_epochs,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        seed=seed,
-        out=out,
-        echo=click.echo,
-    )

@@ -30,9 +30,19 @@ def load(
 ) -> ImageData:
     """Load the images a spec names; every problem is a one-line `UserError` naming the spec.
 
-    `kind="signals"` reads a `.npy`/`.npz` array of shape (N, T) or (N, T, C) as 1-D signals (what
-    `--arch conv1d` trains on) instead of as vectors or images; an `.npz` whose array is stored under the
-    key `signals` is read that way on its own.
+    Args:
+        spec: a built-in name (`mnist-5k`, `digits`, ...), a folder of images, a `.npz`/`.npy`/`.csv` file, an
+            `*-idx3-ubyte[.gz]` file, `tfds:NAME[:SPLIT]` or `celeba:/path`.
+        seed: seeds the train/validation split.
+        resize: (height, width) for the images of a folder or CelebA.
+        data_dir: TFDS's data folder (for `tfds:` specs prepared offline).
+        label_column: a CSV column that is a label, not a feature.
+        kind: `"signals"` reads a `.npy`/`.npz` array of shape (N, T) or (N, T, C) as 1-D signals (what
+            `--arch conv1d` trains on) instead of as vectors or images; an `.npz` whose array is stored under
+            the key `signals` is read that way on its own.
+
+    Returns:
+        An `ImageData`: float32 examples (images in [0, 1]), labels when the source has them, the split.
     """
     spec = str(spec)
     if spec in sources.BUILTIN:
@@ -64,10 +74,10 @@ def load(
     raise UserError(f"--dataset {spec}: no such built-in data set, folder or file (built-in: {names}; or tfds:NAME)")
 
 
-def parse_size(text: str | None):
-    """`--resize 32x32` -> (32, 32)."""
-    if not text:
-        return None
+def parse_size(text):
+    """`--resize 32x32` -> (32, 32); a (height, width) pair is kept as it is."""
+    if not text or isinstance(text, tuple | list):
+        return tuple(text) if text else None
     try:
         height, width = (int(v) for v in text.lower().split("x"))
         if height < 1 or width < 1:

@@ -92,7 +92,14 @@ def fingerprint(model: keras.Model) -> str:
 
 
 def load(path: str | os.PathLike) -> Autoencoder:
-    """Load a keras-ae `.keras` file safely (no Lambda layers, `safe_mode=True`)."""
+    """Load a keras-ae `.keras` file safely (no Lambda layers, `safe_mode=True`).
+
+    Args:
+        path: a `.keras` file written by `Autoencoder.save`, or a run folder holding `model.keras`.
+
+    Returns:
+        The `Autoencoder`; a missing, foreign or corrupt file is a one-line `UserError` naming it.
+    """
     from keras_ae.io import load_keras_model
 
     path = os.fspath(path)
