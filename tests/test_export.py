@@ -344,3 +344,35 @@ def test_int8_io_and_a_larger_fixed_batch(trained, tmp_path):
     assert y.dtype == np.int8
     y = (y.astype(np.float32) - images_out["quantization"]["zero_point"]) * images_out["quantization"]["scale"]
     assert psnr(x_val[:4], y) >= psnr(x_val[:4], ae.reconstruct(x_val[:4])) - 1.0
+
+
+@pytest.mark.slow
+def test_a_model_built_under_mixed_precision_exports_float32_signatures(tmp_path):
+    """`--mixed-precision` models compute in bfloat16 (float16 on a GPU). Their export answers in the float32
+    that metadata.json promises, like the same weights in a float32 model, and converts to TFLite (which has
+    no bfloat16 kernels); the user's model itself is left as it was."""
+    import tensorflow as tf
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        keras.utils.set_random_seed(2)
+        ae = conv_autoencoder((8, 8, 1), filters=(4,), bottleneck=3, dense_units=8)
+        exporter.export(ae, tmp_path / "out", quantize=["float32"], endpoints={"denoise": ae})
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert ae.autoencoder.get_layer("encoder").get_layer("bottleneck").dtype_policy.name == "mixed_bfloat16"
+    twin = conv_autoencoder((8, 8, 1), filters=(4,), bottleneck=3, dense_units=8)
+    twin.autoencoder.set_weights(ae.autoencoder.get_weights())
+    x = np.random.default_rng(0).random((3, 8, 8, 1), dtype=np.float32)
+    loaded = tf.saved_model.load(str(tmp_path / "out" / "saved_model"))
+    codes = loaded.signatures["encode"](images=tf.constant(x))["codes"]
+    assert codes.dtype == tf.float32
+    np.testing.assert_allclose(codes, twin.encoder(x), atol=1e-5)
+    for name in ("reconstruct", "denoise"):
+        images = loaded.signatures[name](images=tf.constant(x))["images"]
+        assert images.dtype == tf.float32, name
+        np.testing.assert_allclose(images, twin.autoencoder(x), atol=1e-5, err_msg=name)
+    from ai_edge_litert.interpreter import Interpreter
+
+    runner = Interpreter(model_path=str(tmp_path / "out" / "model_float32.tflite")).get_signature_runner("reconstruct")
+    np.testing.assert_allclose(runner(images=x[:1])["images"], twin.autoencoder(x[:1]), atol=1e-4)

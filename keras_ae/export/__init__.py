@@ -83,6 +83,7 @@ def export(
         raise UserError(f"--tflite-batch must be a positive integer, got {tflite_batch!r}")
     tflite_batch = int(tflite_batch)
     ae = None if model_or_path is None else as_autoencoder(model_or_path)
+    ae, endpoints = saved_model.in_float32(ae, endpoints)  # a model trained with --mixed-precision, too
     all_endpoints = saved_model.endpoints_for(ae, endpoints)
     input_shape = next(iter(all_endpoints.values())).input_shape
     images = None

@@ -101,6 +101,67 @@ def _as_endpoint(name: str, value) -> Endpoint:
     return endpoint
 
 
+def computes_in_float32(model: keras.Model) -> bool:
+    return all(layer.dtype_policy.compute_dtype == "float32" for layer in model._flatten_layers())
+
+
+def float32_copy(model: keras.Model) -> keras.Model:
+    """The same model and weights, computing in float32 throughout.
+
+    A model built under a mixed-precision policy (`--mixed-precision`) computes in bfloat16 or float16: its
+    signatures would not answer in the float32 metadata.json promises, and TFLite has no bfloat16 kernels."""
+
+    def in_float32(value):
+        if isinstance(value, dict):
+            if value.get("class_name") == "DTypePolicy":
+                return {**value, "config": {**value["config"], "name": "float32"}}
+            return {
+                k: "float32" if k == "dtype" and v in ("bfloat16", "float16") else in_float32(v)
+                for k, v in value.items()
+            }
+        return [in_float32(v) for v in value] if isinstance(value, list) else value
+
+    config = in_float32(keras.saving.serialize_keras_object(model))
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")  # for the parts whose config names no policy (inputs, sub-models)
+    try:
+        copy = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    finally:
+        keras.config.set_dtype_policy(policy)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def in_float32(ae, extra=None):
+    """`ae` and the `extra` endpoints' models as float32 copies where they compute in another precision; a
+    sub-model of `ae` (its encoder, decoder or composition, given as an endpoint) maps to the copy's own."""
+    from keras_ae.models import Autoencoder
+
+    copies = {}
+    if ae is not None and not computes_in_float32(ae.autoencoder):
+        new = Autoencoder.from_model(float32_copy(ae.autoencoder))
+        copies = {id(ae): new, id(ae.autoencoder): new.autoencoder, id(ae.encoder): new.encoder}
+        copies[id(ae.decoder)] = new.decoder
+        ae = new
+
+    def convert(model):
+        if id(model) not in copies:
+            copies[id(model)] = model if computes_in_float32(model) else float32_copy(model)
+        return copies[id(model)]
+
+    converted = {}
+    for name, value in (extra or {}).items():
+        if isinstance(value, Endpoint):
+            converted[name] = dataclasses.replace(value, model=convert(value.model))
+        elif isinstance(value, keras.Model):
+            converted[name] = convert(value)
+        elif isinstance(getattr(value, "autoencoder", None), keras.Model):  # an `Autoencoder`
+            converted[name] = copies.get(id(value)) or convert(value.autoencoder)
+        else:
+            converted[name] = value  # endpoints_for says what is wrong with it
+    return ae, (converted if extra is not None else None)
+
+
 def write(endpoints: dict[str, Endpoint], path: str, batch: int | None = None) -> None:
     """Write a SavedModel whose signatures take `batch` examples (None: any number)."""
     # No `archive.track(model)`: the archive keeps the variables the endpoints use on its own, and with the
