@@ -63,6 +63,7 @@ def test_any_size_in_same_size_out_and_it_denoises(shipped):
     assert psnr(out, clean[:37, :53]) > psnr(odd, clean[:37, :53]) + 3
 
 
+@pytest.mark.slow  # a LiteRT process of its own
 def test_saved_model_and_tflite_agree_with_keras(shipped, tmp_path):
     import tensorflow as tf
 
