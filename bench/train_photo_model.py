@@ -30,7 +30,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_ae.data.sources import PHOTOS_TEST, PHOTOS_VALIDATION, photos
+from keras_ae.data.patches import PHOTOS_TEST, PHOTOS_VALIDATION, photos
 from keras_ae.models.photo import denoise, photo_denoiser
 
 

@@ -287,9 +287,7 @@ def load_keras_model(path, flag: str = "--model"):
     """A `.keras` file loaded safely (`safe_mode=True`: no Lambda layers, no pickles), or a `UserError`."""
     import zipfile
 
-    import keras
-
-    import keras_ae.models  # noqa: F401 - registers every keras-ae layer
+    import keras  # keras_ae/__init__.py registers every keras-ae layer as Keras loads (no import of models here)
 
     path = os.fspath(path)
     named = f"{flag} {path}" if flag else path

@@ -148,8 +148,6 @@ def tf_normal(x):
 
 def test_built_in_photos_keep_the_test_images_out():
     pytest.importorskip("skimage")
-    from keras_ae.data import sources
-
     data = patches.load_photos("photos")
     assert len(data.train) == 14 and data.channels == 1
     assert data.validation.names == ["astronaut", "chelsea", "coffee"]
@@ -157,6 +155,6 @@ def test_built_in_photos_keep_the_test_images_out():
     assert len({size for size in data.train.sizes}) > 5  # mixed sizes, none resized
     page = data.train.arrays[data.train.names.index("page")]
     np.testing.assert_allclose(page * 255, np.round(page * 255), atol=1e-4)  # on the 8-bit grid
-    test = sources.photos_test()
+    test = patches.photos_test()
     assert test.validation.names == ["camera", "moon", "coins", "text"]
     assert patches.mixed_sizes("photos") and not patches.mixed_sizes("mnist-5k")

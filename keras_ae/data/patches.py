@@ -177,9 +177,7 @@ class PhotoData:
 def load_photos(spec: str, seed: int = 0, channels: int | None = None, memory_bytes: int = MEMORY_BYTES) -> PhotoData:
     """`photos`, `photos-test` (built in) or a folder -> `PhotoData`. A folder's files are split by `seed`:
     about 10% of them (at least one) are held out whole for validation."""
-    from keras_ae.data import sources
-
-    builtin = getattr(sources, "PHOTO_SETS", {})
+    builtin = PHOTO_SETS
     if spec in builtin:
         return builtin[spec](seed=seed)
     if not os.path.isdir(spec):
@@ -198,9 +196,7 @@ def load_photos(spec: str, seed: int = 0, channels: int | None = None, memory_by
 def mixed_sizes(spec: str) -> bool:
     """Whether a `--dataset` names images of different sizes: a built-in photo set, or a folder whose files
     (read from their headers only) are not all one size."""
-    from keras_ae.data import sources
-
-    if spec in getattr(sources, "PHOTO_SETS", {}):
+    if spec in PHOTO_SETS:
         return True
     if not os.path.isdir(str(spec)):
         return False
@@ -319,3 +315,68 @@ __all__ = [
     "random_patches",
     "read_image",
 ]
+
+
+# -- the built-in photo sets (`photos`, `photos-test`) ----------------------------------------------------------
+PHOTOS_TRAIN = (
+    *("brick", "grass", "gravel", "hubble_deep_field", "immunohistochemistry", "rocket", "page", "cell"),
+    *("horse", "retina", "microaneurysms", "clock"),
+)
+PHOTOS_SKLEARN = ("china", "flower")  # sklearn.datasets.load_sample_images, in this order
+PHOTOS_VALIDATION = ("astronaut", "chelsea", "coffee")
+PHOTOS_TEST = ("camera", "moon", "coins", "text")  # never trained or validated on: the bench's test images
+
+
+def _skimage_data():
+    try:
+        import skimage.color  # noqa: F401
+        import skimage.data
+    except ImportError:
+        raise UserError("the photos data sets need scikit-image: pip install scikit-image") from None
+    return skimage.data
+
+
+def _gray8(image) -> np.ndarray:
+    """A photo as gray float32 in [0, 1] on the 8-bit grid: colour through skimage.color.rgb2gray, then rounded
+    to 1/255 steps, as a user's 8-bit gray file would hold it."""
+    import skimage.color
+
+    image = np.asarray(image)
+    if image.dtype == bool:
+        return image.astype(np.float32)[..., None]
+    if image.ndim == 3:
+        gray = skimage.color.rgb2gray(image[..., :3])
+        return (np.round(gray * 255) / 255).astype(np.float32)[..., None]
+    return (image.astype(np.float32) / 255.0)[..., None]
+
+
+def _photo_set(names):
+    data = _skimage_data()
+    images, labels = [], []
+    for name in names:
+        if name in PHOTOS_SKLEARN:
+            from sklearn.datasets import load_sample_images
+
+            image = load_sample_images().images[PHOTOS_SKLEARN.index(name)]
+        else:
+            image = getattr(data, name)()
+        images.append(_gray8(image))
+        labels.append(name)
+    return from_arrays(images, names=labels, channels=1)
+
+
+def photos(seed: int = 0):
+    """`photos`: 14 grayscale photos of mixed sizes, 102x102 to 1411x1411, that ship inside scikit-image and
+    scikit-learn (textures, a page, cells, a retina, a rocket, the Hubble deep field, two scenes); validation:
+    astronaut, chelsea and coffee, whole. The four test images (camera, moon, coins, text) are in neither."""
+    train = _photo_set([*PHOTOS_TRAIN, *PHOTOS_SKLEARN])
+    return PhotoData("photos", train, _photo_set(PHOTOS_VALIDATION), info={"seed": seed})
+
+
+def photos_test(seed: int = 0):
+    """`photos-test`: the four test images (camera, moon, coins, text) as validation; trains on `photos`."""
+    train = _photo_set([*PHOTOS_TRAIN, *PHOTOS_SKLEARN])
+    return PhotoData("photos-test", train, _photo_set(PHOTOS_TEST), info={"seed": seed})
+
+
+PHOTO_SETS = {"photos": photos, "photos-test": photos_test}
