@@ -24,7 +24,10 @@ Every class goes through:
   `float32_output` says the model promises it.
 
 An autoencoder (`keras_ae.models.Autoencoder`) is checked through its three signatures (reconstruct, encode,
-decode); any other Keras model through one image -> image signature, `denoise`.
+decode); any other Keras model through one image -> image signature, `denoise`. `AnySizeImageChecks` is for
+models that take any height and width (exported by `keras_ae.export.image_model`, called at a size their
+multiple does not divide); `LayerChecks` puts one custom layer in the smallest model that uses it, and also
+checks its config round trip and its registration under `keras_ae>`.
 """
 
 from __future__ import annotations
