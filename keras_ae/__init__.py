@@ -60,31 +60,49 @@ def register_layers() -> None:
 
 
 class _RegisterWhenKerasLoads(importlib.abc.MetaPathFinder):
-    """Runs `register_layers` right after the first `import keras`, wherever it happens."""
+    """Runs `register_layers` as soon as both Keras and TensorFlow are imported, whichever comes first (either
+    may import the other half-way through its own import)."""
+
+    NAMES = ("keras", "tensorflow")
+
+    def __init__(self):
+        self.finding = False
 
     def find_spec(self, name, path=None, target=None):
-        if name != "keras":
+        if name not in self.NAMES or self.finding:
             return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
+        self.finding = True
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            self.finding = False
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
         exec_module = spec.loader.exec_module
 
         def exec_then_register(module):
             exec_module(module)
-            try:
-                register_layers()
-            except Exception as error:  # noqa: BLE001 - never break `import keras` itself
-                warnings.warn(f"keras-ae could not register its layers with Keras: {error}", stacklevel=2)
+            _register_when_ready(name)
 
         spec.loader.exec_module = exec_then_register
         return spec
 
 
-if "keras" in sys.modules:
-    register_layers()
-elif not any(isinstance(finder, _RegisterWhenKerasLoads) for finder in sys.meta_path):
+def _register_when_ready(just_loaded: str | None = None) -> bool:
+    """`register_layers` once Keras and TensorFlow are both fully imported; False while they are not."""
+    for name in _RegisterWhenKerasLoads.NAMES:
+        module = sys.modules.get(name)
+        if module is None or (name != just_loaded and getattr(module.__spec__, "_initializing", False)):
+            return False
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _RegisterWhenKerasLoads)]
+    try:
+        register_layers()
+    except Exception as error:  # noqa: BLE001 - never break `import keras` itself
+        warnings.warn(f"keras-ae could not register its layers with Keras: {error}", stacklevel=2)
+    return True
+
+
+if not _register_when_ready() and not any(isinstance(f, _RegisterWhenKerasLoads) for f in sys.meta_path):
     sys.meta_path.insert(0, _RegisterWhenKerasLoads())
 
 
