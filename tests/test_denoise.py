@@ -24,6 +24,7 @@ def denoise_run(tmp_path_factory):
         dataset="digits",
         epochs=4,
         noise="gaussian:0.3",
+        compare="all",
         out=str(root / "run"),
         export_dir=str(root / "exported"),
         echo=lambda *a: None,
@@ -53,6 +54,26 @@ def test_recipe_reports_every_method_on_the_same_images(denoise_run):
         with Image.open(root / "run" / picture) as image:
             assert image.size[0] > 300
     assert metrics["best_classical"] in denoisers.available()
+
+
+@pytest.mark.slow
+def test_default_keeps_the_essential_rows_with_the_same_numbers(denoise_run, tmp_path):
+    """The default trains the denoiser alone (the comparison networks are `--compare all`): same rows, same dB."""
+    _, everything = denoise_run
+    metrics = denoise.run(
+        dataset="digits",
+        epochs=4,
+        noise="gaussian:0.3",
+        out=str(tmp_path / "run"),
+        export_dir=None,
+        echo=lambda *a: None,
+        verbose=0,
+    )
+    assert set(metrics["psnr"]) == {"noisy", "autoencoder", *denoisers.available()}
+    for name, value in metrics["psnr"].items():
+        # the same training; only the order in which parallel map calls take their noise draws varies by run
+        tolerance = 0.3 if name == "autoencoder" else 1e-6
+        assert value == pytest.approx(everything["psnr"][name], abs=tolerance), name
 
 
 @pytest.mark.slow
