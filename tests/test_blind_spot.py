@@ -49,6 +49,7 @@ def test_bad_masking_settings_are_one_line_errors():
         blind_spot.Noise2VoidPairs(radius=0)
 
 
+@pytest.mark.slow
 def test_noise2void_lowers_the_error_against_clean_images_it_never_saw(tmp_path):
     import keras
 

@@ -45,6 +45,7 @@ def photo_run(tmp_path_factory):
     return root, metrics
 
 
+@pytest.mark.slow
 def test_mixed_sizes_train_on_patches_without_resize(photo_run):
     root, metrics = photo_run
     assert metrics["arch"] == "photo" and metrics["mode"] == "clean"
@@ -57,6 +58,7 @@ def test_mixed_sizes_train_on_patches_without_resize(photo_run):
     assert json.loads((run / "metrics.json").read_text())["noise"] == "gaussian:0.1"
 
 
+@pytest.mark.slow
 def test_the_export_takes_any_size(photo_run):
     import tensorflow as tf
 
@@ -69,6 +71,7 @@ def test_the_export_takes_any_size(photo_run):
 
 
 @pytest.mark.parametrize("mode", ["n2v", "n2n"])
+@pytest.mark.slow
 def test_training_without_clean_images_lands_on_the_same_table(tmp_path, mode):
     folder = smooth_photos(tmp_path / "photos")
     metrics = denoise.run(
@@ -88,6 +91,7 @@ def test_training_without_clean_images_lands_on_the_same_table(tmp_path, mode):
     assert metrics["mode"] == mode
 
 
+@pytest.mark.slow
 def test_noise2noise_from_two_folders_of_noisy_shots(tmp_path):
     a = smooth_photos(tmp_path / "a", seed=1, noise=0.08)
     b = smooth_photos(tmp_path / "b", seed=2, noise=0.08)

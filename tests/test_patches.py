@@ -123,6 +123,7 @@ def test_photo_denoiser_any_size_residual_and_safe_mode_load(tmp_path):
     np.testing.assert_allclose(again(x), clone(x), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_photo_denoiser_learns_from_patches():
     import keras
 
