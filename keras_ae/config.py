@@ -4,7 +4,7 @@ Every default is written once, in the recipe's `Config`; the CLI, `config.json` 
 from there. The pattern, as in recipes/anomaly.py:
 
     @dataclass(kw_only=True)
-    class Config:
+    class Config(TrainingSettings):               # a recipe that trains: it takes --jit-compile
         dataset: str = setting("mnist-5k", "A labelled data spec (or `signals`).")
         arch: str = setting("auto", "The builder.", choices=("auto", "conv", "dense", "conv1d"))
         filters: tuple[int, ...] | None = setting(None, "Channels per conv stage.", metavar="32,64")
@@ -15,6 +15,7 @@ from there. The pattern, as in recipes/anomaly.py:
     def run(config: Config | None = None, *, echo=print, verbose="auto", **settings) -> dict:
         c = configure(Config, config, settings)  # Config(**settings), or a given one with some settings changed
         ...                                       # the story reads c.epochs, c.dataset, ...
+        training.fit(..., epochs=c.epochs, jit_compile=c.jit_compile)
         work = runs.resume_or_start(c.out, as_dict(c), echo)  # config.json
 
 `keras_ae/cli/recipe.py` finds every recipe module that defines `Config` (by reading its source, without
@@ -22,7 +23,8 @@ importing it) and makes `keras-ae recipe NAME` from it: one option per field, `-
 annotation (int, float, str, bool as `--x/--no-x`, `tuple[int, ...]` as comma-separated integers, `X | None`
 for an optional value), its default and help from `setting`; `choices` makes a choice, `off="--no-x"` adds a
 flag that sets the field to None, `minimum` bounds the integers of a tuple, `cli=False` keeps a field out of the
-CLI (a Python-only value, e.g. an `ImageData` in place of a data spec). A field without a default is a
+CLI (a Python-only value, e.g. an `ImageData` in place of a data spec). `DataSettings` (dataset, seed, resize,
+data_dir) and `TrainingSettings` (jit_compile) are shared fields to inherit. A field without a default is a
 required option. Checks that say what a flag must be belong in the recipe (raise `UserError`, naming the flag),
 so Python callers get them too. The command's help is the first line of the recipe's docstring.
 """
@@ -59,6 +61,13 @@ class DataSettings:
     seed: int = setting(0, "Seed for the split, initialisation, shuffling.")
     resize: str | None = setting(None, "Resize images of a folder to HxW.", metavar="HxW")
     data_dir: str | None = setting(None, "TFDS data folder (for tfds:NAME when prepared offline).")
+
+
+@dataclasses.dataclass(kw_only=True)
+class TrainingSettings:
+    """What every recipe that trains takes: pass `jit_compile=c.jit_compile` to each `training.fit`."""
+
+    jit_compile: bool | None = setting(None, "Compile training steps with XLA [default: on GPUs only].")
 
 
 def load_data(settings: DataSettings, **options):

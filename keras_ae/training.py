@@ -40,8 +40,8 @@ def compile_model(
     scale=None,
     jit_compile=None,
 ):
-    """Adam with an optional cosine schedule and the loss by name. `jit_compile=None` takes the process-wide
-    choice (`use_jit_compile`, the CLI's `--jit-compile`); Keras' "auto" uses XLA on GPUs only."""
+    """Adam with an optional cosine schedule and the loss by name. `jit_compile=None` is Keras' "auto" (XLA on
+    GPUs only); True or False (the CLI's `--jit-compile/--no-jit-compile`) decides."""
     if learning_rate <= 0:
         raise UserError(f"--learning-rate must be positive, got {learning_rate}")
     schedule = learning_rate
@@ -51,18 +51,9 @@ def compile_model(
         model.compile(
             optimizer=keras.optimizers.Adam(schedule),
             loss=loss_function(loss, scale),
-            jit_compile=JIT_COMPILE if jit_compile is None else jit_compile,
+            jit_compile="auto" if jit_compile is None else jit_compile,
         )
     return model
-
-
-JIT_COMPILE = "auto"
-
-
-def use_jit_compile(enabled) -> None:
-    """Compile training steps with XLA in every later `compile_model` (True, False or Keras' "auto")."""
-    global JIT_COMPILE
-    JIT_COMPILE = enabled
 
 
 def _strategy_scope(model):
@@ -147,7 +138,7 @@ def fit(
         callbacks: more Keras callbacks.
         verbose: Keras' progress output.
         loss_scale: per-feature std of vectors: the error is measured in standardised units.
-        jit_compile: compile the training step with XLA (None: the process-wide choice, `--jit-compile`).
+        jit_compile: compile the training step with XLA (None: Keras' "auto", on GPUs only).
 
     Returns:
         The history of every finished epoch, across restarts: `{"epoch": [...], "loss": [...], ...}`.
@@ -183,6 +174,21 @@ def fit(
             train, validation_data=validation, epochs=epochs, callbacks=all_callbacks, verbose=verbose, shuffle=False
         )
     return log.history()
+
+
+def fit_data(model: keras.Model, data, batch_size: int, workdir: str, seed: int = 0, **options) -> dict:
+    """`fit` on an `ImageData` as an autoencoder learns it: shuffled (x, x) training batches, the validation
+    split for `val_loss`, the schedule sized to the training split. `options` go to `fit` (`epochs`, ...)."""
+    train = data.batches("train", batch_size, shuffle=True, seed=seed)
+    steps_per_epoch = steps(data.num_train, batch_size)
+    return fit(
+        model,
+        train,
+        data.batches("validation", batch_size),
+        workdir=workdir,
+        steps_per_epoch=steps_per_epoch,
+        **options,
+    )
 
 
 def without_autotune_model(dataset):

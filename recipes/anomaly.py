@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from keras_ae import anomaly, runs, training
 from keras_ae import data as datasets
-from keras_ae.config import as_dict, configure, setting
+from keras_ae.config import TrainingSettings, as_dict, configure, setting
 from keras_ae.data.vectors import standardization
 from keras_ae.errors import UserError
 from keras_ae.measure import plots
@@ -57,7 +57,7 @@ def normal_class_index(data, normal_class) -> int:
 
 
 @dataclass(kw_only=True)
-class Config:
+class Config(TrainingSettings):
     dataset: str | datasets.ImageData = setting("mnist-5k", "A labelled data spec (or `signals`).")
     normal_class: str = setting("0", "The class (name or index) that is normal.")
     arch: str = setting("auto", "The builder (auto: by the data's shape).", choices=("auto", "conv", "dense", "conv1d"))
@@ -119,6 +119,7 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
         workdir=work,
         steps_per_epoch=training.steps(len(fit_x), c.batch_size),
         learning_rate=c.learning_rate,
+        jit_compile=c.jit_compile,
         verbose=verbose,
         loss_scale=options.get("standardize", (None, None))[1],
     )

@@ -47,7 +47,7 @@ from keras_ae import runs, training
 from keras_ae.classify import classifier as classifiers
 from keras_ae.classify import labels, semi_supervised
 from keras_ae.classify.augment import ShiftRotate
-from keras_ae.config import as_dict, configure, setting
+from keras_ae.config import TrainingSettings, as_dict, configure, setting
 from keras_ae.denoise import noise as noises
 from keras_ae.errors import UserError
 from keras_ae.measure import baselines, plots
@@ -60,7 +60,7 @@ CURVE_METHODS = ("frozen", "label_spreading", "logreg_pixels", "pca_logreg")
 
 
 @dataclass(kw_only=True)
-class Config:
+class Config(TrainingSettings):
     dataset: str = setting("mnist-5k", "A labelled data spec (labels are hidden).")
     labels_per_class: int = setting(10, "Labelled training images per class.")
     seeds: tuple[int, ...] = setting((0, 1, 2), "One labelled subset per seed; mean +- std.", minimum=0)
@@ -130,6 +130,7 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
             workdir=os.path.join(work, "autoencoder"),
             steps_per_epoch=training.steps(len(pool), c.batch_size),
             learning_rate=c.learning_rate,
+            jit_compile=c.jit_compile,
             verbose=verbose,
         )
         ae.save(saved)

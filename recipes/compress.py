@@ -25,7 +25,7 @@ import keras
 from keras_ae import codec, io, runs, training
 from keras_ae import data as datasets
 from keras_ae.codec import rate
-from keras_ae.config import as_dict, configure, setting
+from keras_ae.config import TrainingSettings, as_dict, configure, setting
 from keras_ae.errors import UserError
 from keras_ae.measure import plots
 from keras_ae.measure.baselines import PCABaseline
@@ -36,7 +36,7 @@ DEFAULT_STEP = 0.01
 
 
 @dataclass(kw_only=True)
-class Config:
+class Config(TrainingSettings):
     dataset: str = setting("mnist-5k", "Any image data spec `keras-ae train` takes.")
     model: str | None = setting(None, "A trained autoencoder to use instead of training one.")
     bottleneck: int = setting(32, "Code width of the autoencoder trained here.")
@@ -77,14 +77,15 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
             raise UserError(f"--model takes {ae.input_shape} inputs, --dataset {data.name} holds {data.shape}")
     else:
         ae = build("conv", data.shape, c.bottleneck)
-        training.fit(
+        training.fit_data(
             ae.autoencoder,
-            data.batches("train", c.batch_size, shuffle=True, seed=c.seed),
-            data.batches("validation", c.batch_size),
+            data,
+            c.batch_size,
+            work,
+            c.seed,
             epochs=c.epochs,
-            workdir=work,
-            steps_per_epoch=training.steps(data.num_train, c.batch_size),
             learning_rate=c.learning_rate,
+            jit_compile=c.jit_compile,
             verbose=verbose,
         )
     echo(f"model: code of {ae.code_size} numbers, fingerprint {ae.fingerprint()[:16]}")

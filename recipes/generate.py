@@ -39,7 +39,7 @@ import numpy as np
 
 from keras_ae import data as datasets
 from keras_ae import runs, training
-from keras_ae.config import as_dict, configure, setting
+from keras_ae.config import TrainingSettings, as_dict, configure, setting
 from keras_ae.data import smileys
 from keras_ae.errors import UserError
 from keras_ae.generate import judge as judges
@@ -62,7 +62,7 @@ def binary_attributes(data) -> list[str]:
 
 
 @dataclass(kw_only=True)
-class Config:
+class Config(TrainingSettings):
     dataset: str | datasets.ImageData = setting("smileys", "A data set with attributes.")
     attribute: str = setting("smile", "The attribute to add.")
     balance_by: str | None = setting(None, "Fit S within each group of this attribute (or `label`).")
@@ -156,14 +156,15 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
         model = ae.autoencoder
         if name == "acai":
             model = AdversarialInterpolation(ae, interpolation_critic(data.shape), weight=c.critic_weight, seed=c.seed)
-        histories[name] = training.fit(
+        histories[name] = training.fit_data(
             model,
-            data.batches("train", c.batch_size, shuffle=True, seed=c.seed),
-            data.batches("validation", c.batch_size),
+            data,
+            c.batch_size,
+            os.path.join(work, name),
+            c.seed,
             epochs=c.epochs,
-            workdir=os.path.join(work, name),
-            steps_per_epoch=training.steps(data.num_train, c.batch_size),
             learning_rate=c.learning_rate,
+            jit_compile=c.jit_compile,
             verbose=verbose,
         )
         report, pictures[name] = _measure(ae, judge, arrays, c.attribute, c.balance_by, kept, (val, test), c.seed)

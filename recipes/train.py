@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import keras
 
 from keras_ae import runs, training
-from keras_ae.config import DataSettings, as_dict, configure, load_data, setting
+from keras_ae.config import DataSettings, TrainingSettings, as_dict, configure, load_data, setting
 from keras_ae.data.vectors import standardization
 from keras_ae.errors import UserError
 from keras_ae.measure import plots
@@ -29,7 +29,7 @@ PCA_FIT_LIMIT = 20_000  # PCA needs a representative sample, not every image of 
 
 
 @dataclass(kw_only=True)
-class Config(DataSettings):
+class Config(DataSettings, TrainingSettings):
     arch: str = setting("conv", "The builder.", choices=("conv", "dense", "conv1d"))
     bottleneck: int = setting(16, "Width of the code e(x).")
     filters: tuple[int, ...] | None = setting(None, "Conv channels per stage (conv).", metavar="32,64")
@@ -80,15 +80,16 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
     work = runs.resume_or_start(c.out, as_dict(c), echo)
 
     # 4. Train on (image, image) pairs.
-    history = training.fit(
+    history = training.fit_data(
         ae.autoencoder,
-        data.batches("train", c.batch_size, shuffle=True, seed=c.seed),
-        data.batches("validation", c.batch_size),
+        data,
+        c.batch_size,
+        work,
+        c.seed,
         epochs=c.epochs,
-        workdir=work,
-        steps_per_epoch=training.steps(data.num_train, c.batch_size),
         loss=c.loss,
         learning_rate=c.learning_rate,
+        jit_compile=c.jit_compile,
         tensorboard=c.tensorboard,
         verbose=verbose,
         loss_scale=scale,

@@ -4,21 +4,6 @@ from __future__ import annotations
 
 import click
 
-from keras_ae.defaults import DEFAULT_DATASET
-
-
-def dataset_options(f):
-    f = click.option("--data-dir", default=None, help="TFDS data folder (for tfds:NAME when prepared offline).")(f)
-    f = click.option("--resize", default=None, metavar="HxW", help="Resize images of a folder to HxW.")(f)
-    f = click.option("--seed", default=0, show_default=True, help="Seed for the split, initialisation, shuffling.")(f)
-    f = click.option(
-        "--dataset",
-        default=DEFAULT_DATASET,
-        show_default=True,
-        help="mnist-5k, digits, a folder of images, a .npz/.npy file, an *-idx3-ubyte[.gz] file, or tfds:NAME[:SPLIT].",
-    )(f)
-    return f
-
 
 def int_list(text: str | None, flag: str, minimum: int = 1):
     """`16,32` -> (16, 32); "" -> None; `none` -> () (e.g. `--curve none`)."""
@@ -56,7 +41,10 @@ def config_options(config_class) -> list[click.Option]:
 
     hints = typing.get_type_hints(config_class)
     options = []
-    for field in dataclasses.fields(config_class):
+    from keras_ae.config import TrainingSettings
+
+    last = {f.name for f in dataclasses.fields(TrainingSettings)}  # the process flags go at the end
+    for field in sorted(dataclasses.fields(config_class), key=lambda f: f.name in last):
         meta = field.metadata
         if not meta.get("cli", True):
             continue
@@ -98,25 +86,27 @@ def config_values(values: dict) -> dict:
 def distribution_options(f):
     """`--strategy`, `--jit-compile`, `--mixed-precision` for a command (function or `click.Command`).
 
-    They act on the whole process as soon as they are read, before the command runs (see
-    `keras_ae.distribute`), so the command and the recipe it calls build their models under them without
-    passing them on; they are undone when the command ends.
+    `--strategy` and `--mixed-precision` act on the whole process (TensorFlow's and Keras' own state) as soon
+    as they are read, before the command runs (see `keras_ae.distribute`), so the command and the recipe it
+    calls build their models under them; they are undone when the command ends. `--jit-compile` is a setting
+    of the recipes that train (`keras_ae.config.TrainingSettings`), passed to `training.fit`; a command that
+    trains nothing accepts it and has nothing to compile.
     """
     if isinstance(f, click.Command) and any(p.name == "strategy" for p in f.params):
         return f
+    if not (isinstance(f, click.Command) and any(p.name == "jit_compile" for p in f.params)):
+        f = click.option(
+            "--jit-compile/--no-jit-compile",
+            default=None,
+            expose_value=False,
+            help="Compile training steps with XLA [default: on GPUs only].",
+        )(f)
     f = click.option(
         "--mixed-precision",
         is_flag=True,
         expose_value=False,
         callback=_apply_mixed_precision,
         help="float16 maths with float32 weights on GPUs (bfloat16 elsewhere).",
-    )(f)
-    f = click.option(
-        "--jit-compile/--no-jit-compile",
-        default=None,
-        expose_value=False,
-        callback=_apply_jit_compile,
-        help="Compile training steps with XLA [default: on GPUs only].",
     )(f)
     f = click.option(
         "--strategy",
@@ -137,15 +127,6 @@ def _apply_strategy(ctx, param, value):
     if value != "default":
         distribute.use(value)
         ctx.call_on_close(distribute.reset)
-    return value
-
-
-def _apply_jit_compile(ctx, param, value):
-    if value is not None:
-        from keras_ae import training
-
-        training.use_jit_compile(value)
-        ctx.call_on_close(lambda: training.use_jit_compile("auto"))
     return value
 
 

@@ -67,24 +67,15 @@ def conv_autoencoder(
     channels = input_shape[-1]
     init = kernel_initializer(activation)
 
+    def conv(x, f, name, layer=layers.Conv2D, **options):
+        x = layer(f, 3, padding="same", use_bias=not batch_norm, kernel_initializer=init, name=name, **options)(x)
+        return activate(x, activation, batch_norm, name)
+
     # Encoder: pad -> [conv, strided conv] per stage -> flatten -> dense -> bottleneck.
     inputs = keras.Input(shape=input_shape, name="image")
     x, padding = pad_to_multiple(inputs, 2 ** len(filters), name="pad")
     for i, f in enumerate(filters):
-        x = layers.Conv2D(f, 3, padding="same", use_bias=not batch_norm, kernel_initializer=init, name=f"enc_conv{i}a")(
-            x
-        )
-        x = activate(x, activation, batch_norm, f"enc_conv{i}a")
-        x = layers.Conv2D(
-            f,
-            3,
-            strides=2,
-            padding="same",
-            use_bias=not batch_norm,
-            kernel_initializer=init,
-            name=f"enc_conv{i}b",
-        )(x)
-        x = activate(x, activation, batch_norm, f"enc_conv{i}b")
+        x = conv(conv(x, f, f"enc_conv{i}a"), f, f"enc_conv{i}b", strides=2)
     grid = tuple(int(s) for s in x.shape[1:])
     x = layers.Flatten(name="flatten")(x)
     if dropout:
@@ -97,25 +88,10 @@ def conv_autoencoder(
     x = project_to_grid(codes, grid, dense_units, activation, init, batch_norm)
     for i, f in enumerate(reversed(filters)):
         if upsampling == "transpose":
-            x = layers.Conv2DTranspose(
-                f,
-                3,
-                strides=2,
-                padding="same",
-                use_bias=not batch_norm,
-                kernel_initializer=init,
-                name=f"dec_up{i}",
-            )(x)
+            x = conv(x, f, f"dec_up{i}", layers.Conv2DTranspose, strides=2)
         else:
-            x = layers.UpSampling2D(2, interpolation="nearest", name=f"dec_resize{i}")(x)
-            x = layers.Conv2D(
-                f, 3, padding="same", use_bias=not batch_norm, kernel_initializer=init, name=f"dec_up{i}"
-            )(x)
-        x = activate(x, activation, batch_norm, f"dec_up{i}")
-        x = layers.Conv2D(f, 3, padding="same", use_bias=not batch_norm, kernel_initializer=init, name=f"dec_conv{i}")(
-            x
-        )
-        x = activate(x, activation, batch_norm, f"dec_conv{i}")
+            x = conv(layers.UpSampling2D(2, interpolation="nearest", name=f"dec_resize{i}")(x), f, f"dec_up{i}")
+        x = conv(x, f, f"dec_conv{i}")
     x = layers.Conv2D(channels, 3, padding="same", name="dec_output")(x)
     x = output_layer(x, output)
     outputs = crop_back(x, padding, name="crop")
