@@ -142,7 +142,11 @@ def output_names(names, source: str = "") -> list[str]:
         output = stem + ".png"
         where = f"{source}: " if source else ""
         if not stem.strip(".") or len(output.encode()) > MAX_FILE_NAME or not container.safe_name(name):
-            raise UserError(f"{where}the name {name[:60]!r}{'...' if len(name) > 60 else ''} cannot be a file name")
+            shown = repr(name) if len(name) <= 60 else f"{name[:40]!r}... ({len(name.encode())} bytes)"
+            raise UserError(
+                f"{where}the name {shown} cannot be a file name (at most {MAX_FILE_NAME - 4} bytes before .png, "
+                "not only dots, no / or control characters)"
+            )
         if output in seen:
             raise UserError(f"{where}{seen[output]!r} and {name!r} would both decompress to {output}")
         seen[output] = name
