@@ -40,8 +40,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae import data as datasets
-from keras_ae import distribute, runs, training
-from keras_ae.config import as_dict, configure, setting
+from keras_ae import runs, training
+from keras_ae.config import TrainingSettings, as_dict, configure, setting
 from keras_ae.data import patches as patchlib
 from keras_ae.defaults import DEFAULT_DATASET
 from keras_ae.denoise import noise as noises
@@ -63,7 +63,7 @@ TUNE_CROP = 192  # photos: classical filters are tuned on central crops of the v
 
 
 @dataclass(kw_only=True)
-class Config:
+class Config(TrainingSettings):
     dataset: str | datasets.ImageData | patchlib.PhotoData = setting(
         DEFAULT_DATASET,
         "Any data spec `keras-ae train` takes; a folder of photos of mixed sizes, or `photos`, trains on patches.",
@@ -137,8 +137,8 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
 
     # 2. A resumable working folder: each network trains in a subfolder of its own. On a cluster only the
     #    chief writes `out` and the export; the other workers write private copies.
-    out = distribute.worker_path(c.out)
-    export_dir = c.export_dir and distribute.worker_path(c.export_dir)
+    out = c.out
+    export_dir = c.export_dir and runs.own_path(c.export_dir)
     work = runs.resume_or_start(out, as_dict(c), echo)
 
     def train(name, model, pairs, loss="mse"):
@@ -152,6 +152,7 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
             steps_per_epoch=training.steps(data.num_train, batch_size),
             loss=loss,
             learning_rate=c.learning_rate,
+            jit_compile=c.jit_compile,
             verbose=verbose,
         )
         return history, model.predict(noisy_val, batch_size=256, verbose=0)
@@ -314,8 +315,8 @@ def run_photos(c: Config, echo=print, verbose="auto") -> dict:
             validation = (val_noisy_crops, corrupt.apply_fixed(val_crops, seed + 8))
         train = batches(shots, blind_spot.SplitPairs(seed))
 
-    out = distribute.worker_path(c.out)
-    export_dir = c.export_dir and distribute.worker_path(c.export_dir)
+    out = c.out
+    export_dir = c.export_dir and runs.own_path(c.export_dir)
     work = runs.resume_or_start(out, as_dict(c), echo)
 
     def fit(name, model):
@@ -328,6 +329,7 @@ def run_photos(c: Config, echo=print, verbose="auto") -> dict:
             workdir=os.path.join(work, name),
             steps_per_epoch=steps,
             learning_rate=c.learning_rate,
+            jit_compile=c.jit_compile,
             verbose=verbose,
         )
 
