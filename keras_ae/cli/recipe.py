@@ -84,20 +84,7 @@ class RecipeCommand(click.Command):
         return module.run(module.Config(**config_values(values)), echo=click.echo)
 
 
-class RecipeGroup(click.Group):
-    """Every recipe takes `--strategy`, `--jit-compile` and `--mixed-precision`: they are added here, when the
-    recipe's command is looked up, so a new recipe module gets them without declaring them."""
-
-    def get_command(self, ctx, name):
-        from keras_ae.cli.options import distribution_options
-
-        command = super().get_command(ctx, name)
-        if command is None or isinstance(command, RecipeCommand):
-            return command
-        return distribution_options(command)
-
-
-@cli.group(cls=RecipeGroup, invoke_without_command=True)
+@cli.group(invoke_without_command=True)
 @click.option("--list", "show_list", is_flag=True, help="List the recipes, one line each.")
 @click.pass_context
 def recipe(ctx, show_list):
