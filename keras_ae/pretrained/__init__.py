@@ -122,21 +122,37 @@ def package(model_path: str, out_dir: str | None = None, representative=None, in
             "parameters": int(model.count_params()),
             "versions": meta.versions(),
             "info": dict(info or {}),
-            "files": meta.file_table(work),
+            # the card is rewritten by the bench after packaging, so it is not checksummed
+            "files": {k: v for k, v in meta.file_table(work).items() if k != CARD},
         }
         runs.write_json(os.path.join(work, meta.FILE_NAME), result)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    runs.commit(work, out_dir)
+    _swap_in(work, out_dir)
     return result
+
+
+def _swap_in(work: str, out_dir: str) -> None:
+    """Replace `out_dir` by the finished `work` folder with two renames (no run marker: this is package data)."""
+    import shutil
+    import tempfile
+
+    old = None
+    if os.path.exists(out_dir):
+        old = tempfile.mkdtemp(prefix=os.path.basename(out_dir) + ".old-", dir=os.path.dirname(out_dir))
+        os.rmdir(old)
+        os.rename(out_dir, old)
+    os.rename(work, out_dir)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def sizes(name: str = PHOTO_GRAY) -> dict[str, int]:
     """Bytes per top-level entry of a shipped model's folder (folders summed)."""
     folder = path(name)
     result = {}
-    for entry in sorted(os.listdir(folder)):
+    for entry in sorted(e for e in os.listdir(folder) if not e.startswith(".")):
         full = os.path.join(folder, entry)
         if os.path.isdir(full):
             result[entry] = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(full) for f in fs)
