@@ -159,3 +159,10 @@ def test_built_in_photos_keep_the_test_images_out():
     test = patches.photos_test()
     assert test.validation.names == ["camera", "moon", "coins", "text"]
     assert patches.mixed_sizes("photos") and not patches.mixed_sizes("mnist-5k")
+
+
+def test_whole_image_commands_point_photos_to_the_patch_recipe():
+    from keras_ae import data
+
+    with pytest.raises(UserError, match="keras-ae recipe denoise --dataset photos"):
+        data.load("photos")

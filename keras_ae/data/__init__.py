@@ -47,6 +47,10 @@ def load(
     spec = str(spec)
     if spec in sources.BUILTIN:
         return sources.BUILTIN[spec](seed=seed)
+    if spec in ("photos", "photos-test"):  # mixed sizes: keras_ae.data.patches.load_photos
+        raise UserError(
+            f"--dataset {spec}: photos of mixed sizes train on patches: keras-ae recipe denoise --dataset {spec}"
+        )
     if spec.startswith("celeba:"):
         from keras_ae.data.celeba import celeba
 
