@@ -216,6 +216,7 @@ def transformed(setup, tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_a_transformed_archive_is_version_2_and_decodes_what_its_codebook_promises(cli, setup, archive, transformed,
                                                                                    tmp_path):  # fmt: skip
     from keras_ae.codec.transform import decoder_metric

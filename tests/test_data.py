@@ -13,6 +13,7 @@ from keras_ae import data
 from keras_ae.errors import UserError
 
 
+@pytest.mark.slow
 def test_mnist_5k_is_real_digits_split_by_seed():
     d = data.load("mnist-5k", seed=0)
     assert d.shape == (28, 28, 1)

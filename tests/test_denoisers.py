@@ -23,6 +23,7 @@ def tuned(digits):
     return denoisers.best_classical(*digits)
 
 
+@pytest.mark.slow
 def test_every_available_method_is_tuned_and_scored(tuned):
     assert list(tuned) == denoisers.available()
     for name, (denoiser, score) in tuned.items():
@@ -63,6 +64,7 @@ def test_params_tuned_on_some_images_carry_to_others(digits):
     assert psnr(clean[100:], blur(noisy[100:])) > psnr(clean[100:], noisy[100:]) + 5.0
 
 
+@pytest.mark.slow
 def test_colour_images(digits):
     """Three channels: each channel a different real digit, so colour edges do not line up."""
     _, clean = digits
@@ -77,7 +79,7 @@ def test_colour_images(digits):
 def test_optional_methods_need_scikit_image(monkeypatch, digits):
     monkeypatch.setattr(denoisers, "_has_skimage", lambda: False)
     assert denoisers.available() == ["gaussian_blur", "blur_contrast"]
-    with pytest.raises(UserError, match=r"tv needs scikit-image: pip install 'keras-ae\[bench\]'"):
+    with pytest.raises(UserError, match=r"denoiser tv needs scikit-image: pip install scikit-image"):
         denoisers.tune("tv", *digits)
 
 
