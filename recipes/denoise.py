@@ -201,14 +201,7 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
         os.path.join(work, "denoise_grid.png"),
         title=f"{corrupt}: noisy {metrics['psnr']['noisy']:.1f} dB -> {metrics['psnr']['autoencoder']:.1f} dB",
     )
-    plots.training_curves(
-        {f"{name} {key}": values for name, h in histories.items() for key, values in h.items() if key.endswith("loss")},
-        os.path.join(work, "curves.png"),
-        title=f"denoising {data.name}",
-    )
-    denoiser.save(os.path.join(work, "model.keras"))
-    runs.write_json(os.path.join(work, "history.json"), histories)
-    runs.write_json(os.path.join(work, "metrics.json"), metrics)
+    save_run(work, denoiser, histories, metrics, f"denoising {data.name}")
 
     # 7. Export what a user deploys: a SavedModel with a `denoise` signature, and TFLite files. A bottleneck
     #    autoencoder also exports encode/decode/reconstruct; the U-Net has no code to export.
@@ -384,14 +377,7 @@ def run_photos(c: Config, echo=print, verbose="auto") -> dict:
         os.path.join(work, "denoise_grid.png"),
         title=title,
     )
-    plots.training_curves(
-        {f"{name} {key}": values for name, h in histories.items() for key, values in h.items() if key.endswith("loss")},
-        os.path.join(work, "curves.png"),
-        title=f"denoising {data.name} ({mode})",
-    )
-    denoiser.save(os.path.join(work, "model.keras"))
-    runs.write_json(os.path.join(work, "history.json"), histories)
-    runs.write_json(os.path.join(work, "metrics.json"), metrics)
+    save_run(work, denoiser, histories, metrics, f"denoising {data.name} ({mode})")
 
     # 7. Export: a SavedModel and TFLite files whose `denoise` signature takes any size (padded inside).
     if export_dir:
@@ -470,3 +456,16 @@ def summary(metrics: dict) -> str:
         psnr = metrics["psnr"][name]
         lines.append(f"{name:28s} {psnr:10.2f} {psnr - noisy:+7.2f} {metrics['ssim'][name]:6.3f}")
     return "\n".join(lines)
+
+
+def save_run(work: str, denoiser, histories: dict, metrics: dict, title: str) -> None:
+    """What every denoising run leaves in its folder beside its picture grid: the loss curves of every network
+    it trained, the denoiser, its history and its numbers."""
+    plots.training_curves(
+        {f"{name} {key}": values for name, h in histories.items() for key, values in h.items() if key.endswith("loss")},
+        os.path.join(work, "curves.png"),
+        title=title,
+    )
+    denoiser.save(os.path.join(work, "model.keras"))
+    runs.write_json(os.path.join(work, "history.json"), histories)
+    runs.write_json(os.path.join(work, "metrics.json"), metrics)
