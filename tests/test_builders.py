@@ -101,12 +101,21 @@ class TestClipToRange(LayerChecks):
 
 
 class TestStandardize(LayerChecks):
+    """The 0.1 layer, kept so old models open: it must still load from its old config and compute the same."""
+
     input_shape = (6,)
 
     def make_layer(self):
         from keras_ae.models.layers import Standardize
 
         return Standardize(np.linspace(0.1, 0.6, 6), np.linspace(0.2, 0.7, 6), name="standardize")
+
+    def test_an_old_config_opens_and_standardises(self):
+        from keras_ae.models.layers import Standardize
+
+        old = {"name": "standardize", "mean": [1.0, 2.0], "std": [2.0, 4.0], "invert": False}
+        layer = Standardize.from_config(old)
+        np.testing.assert_allclose(layer(np.array([[3.0, 10.0]], np.float32)), [[1.0, 2.0]])
 
 
 class TestReconstructionError(LayerChecks):

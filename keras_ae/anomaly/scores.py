@@ -29,11 +29,12 @@ def reconstruction_errors(x, reconstructions, scale=None) -> np.ndarray:
 def model_scale(ae):
     """The per-feature standard deviation a vector model standardises with (None for images): errors are
     measured in the units the model was trained in."""
-    from keras_ae.models.layers import Standardize
+    import keras
 
     for layer in ae.encoder.layers:
-        if isinstance(layer, Standardize) and not layer.invert:
-            return np.asarray(layer.std, np.float64)
+        if isinstance(layer, keras.layers.Normalization) and not layer.invert:
+            std = np.sqrt(np.asarray(keras.ops.convert_to_numpy(layer.variance), np.float64))
+            return std.reshape(-1) if std.size > 1 else float(std.reshape(-1)[0])
     return None
 
 

@@ -1,7 +1,8 @@
 """Vectors (tables of numbers): reading a CSV, and the per-feature statistics a model standardises with.
 
 Vectors are not rescaled here: their mean and standard deviation come from the training split and go into
-the model (`keras_ae.models.layers.Standardize`), so a saved model takes raw rows and returns raw rows.
+the model (a `keras.layers.Normalization`, `keras_ae.models.layers.standardizer`), so a saved model takes
+raw rows and returns raw rows.
 """
 
 from __future__ import annotations
@@ -65,13 +66,14 @@ def read_csv(path: str, label_column: str | None = None):
 
 
 def standardization(x):
-    """Per-feature mean and std of the training split (a constant feature gets std 1, not a division by 0).
+    """Per-feature mean and std of the training split; a constant feature gets std 1 (`Normalization.adapt`
+    would divide it by 1e-7, so a test value off that constant becomes a huge input).
 
     Args:
         x: the training examples, vectors (N, D) or signals (N, T, C) (statistics per channel).
 
     Returns:
-        `(mean, std)` as lists, what `keras_ae.models.layers.Standardize` takes."""
+        `(mean, std)` as lists, what the builders' `standardize=` takes."""
     flat = x.reshape(len(x), -1) if x.ndim == 2 else x.reshape(-1, x.shape[-1])
     std = flat.std(axis=0)
     return flat.mean(axis=0).tolist(), np.where(std > 1e-6, std, 1.0).tolist()

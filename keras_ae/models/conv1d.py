@@ -22,7 +22,7 @@ from keras_ae.models.blocks import (
     output_layer,
     project_to_grid,
 )
-from keras_ae.models.layers import Standardize
+from keras_ae.models.layers import standardizer
 
 
 def conv1d_autoencoder(
@@ -53,7 +53,7 @@ def conv1d_autoencoder(
     padding = (pad // 2, pad - pad // 2)
 
     inputs = keras.Input(shape=input_shape, name="image")
-    x = Standardize(*standardize, name="standardize")(inputs) if standardize is not None else inputs
+    x = standardizer(standardize, name="standardize")(inputs) if standardize is not None else inputs
     if pad:
         x = layers.ZeroPadding1D(padding, name="pad")(x)
     for i, f in enumerate(filters):
@@ -75,7 +75,7 @@ def conv1d_autoencoder(
     if pad:
         x = layers.Cropping1D(padding, name="crop")(x)
     if standardize is not None:
-        x = Standardize(*standardize, invert=True, name="unstandardize")(x)
+        x = standardizer(standardize, invert=True, name="unstandardize")(x)
     decoder = keras.Model(codes, x, name=DECODER_NAME)
     return Autoencoder(encoder, decoder)
 

@@ -15,7 +15,7 @@ from keras_ae.models.blocks import (
     kernel_initializer,
     output_layer,
 )
-from keras_ae.models.layers import Standardize
+from keras_ae.models.layers import standardizer
 
 
 def dense_autoencoder(
@@ -55,7 +55,7 @@ def dense_autoencoder(
     inputs = keras.Input(shape=input_shape, name="image")
     x = layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
     if standardize is not None:
-        x = Standardize(*standardize, name="standardize")(x)
+        x = standardizer(standardize, name="standardize")(x)
     for i, units in enumerate(hidden):
         x = layers.Dense(units, use_bias=not batch_norm, kernel_initializer=init, name=f"enc_dense{i}")(x)
         x = activate(x, activation, batch_norm, f"enc_dense{i}")
@@ -72,7 +72,7 @@ def dense_autoencoder(
     x = layers.Dense(size, name="dec_output")(x)
     x = output_layer(x, output)
     if standardize is not None:
-        x = Standardize(*standardize, invert=True, name="unstandardize")(x)
+        x = standardizer(standardize, invert=True, name="unstandardize")(x)
     if len(input_shape) > 1:
         x = layers.Reshape(input_shape, name="reshape")(x)
     decoder = keras.Model(codes, x, name=DECODER_NAME)

@@ -34,30 +34,32 @@ class ClipToRange(keras.layers.Layer):
         return {**super().get_config(), "low": self.low, "high": self.high}
 
 
-@keras.saving.register_keras_serializable(package="keras_ae")
-class Standardize(keras.layers.Layer):
-    """`(x - mean) / std` per feature, or its inverse with `invert=True`.
+def standardizer(stats, invert: bool = False, name: str | None = None) -> keras.layers.Normalization:
+    """`(x - mean) / std` per feature (per channel of a signal), or its inverse with `invert=True`.
 
-    The training split's statistics live in the model (as lists in its config), so a saved model maps raw
-    vectors to raw vectors, in `.keras`, SavedModel and TFLite alike, and no one has to carry them alongside.
+    Keras' own `Normalization` with the training split's statistics fixed in its config, so a saved model maps
+    raw values to raw values in `.keras`, SavedModel and TFLite alike, and no one carries them alongside.
+
+    Args:
+        stats: `(mean, std)`, scalars or one value per feature (`keras_ae.data.vectors.standardization`).
+        invert: map standardised values back to raw ones (the decoder's last layer).
+        name: the layer's name.
     """
+    mean, std = (np.ravel(np.asarray(v, np.float64)) for v in stats)
+    if mean.size == 1 and std.size == 1:
+        mean, std = mean[0], std[0]
+    return keras.layers.Normalization(mean=mean, variance=np.square(std), invert=invert, name=name)
 
-    def __init__(self, mean=0.0, std=1.0, invert: bool = False, **kwargs):
-        super().__init__(**kwargs)
-        self.mean = [float(v) for v in np.ravel(mean)]
-        self.std = [float(v) for v in np.ravel(std)]
-        self.invert = bool(invert)
 
-    def call(self, inputs):
-        mean = ops.cast(ops.convert_to_tensor(np.array(self.mean, np.float32)), inputs.dtype)
-        std = ops.cast(ops.convert_to_tensor(np.array(self.std, np.float32)), inputs.dtype)
-        return inputs * std + mean if self.invert else (inputs - mean) / std
+@keras.saving.register_keras_serializable(package="keras_ae")
+class Standardize(keras.layers.Normalization):
+    """Only so that models saved by keras-ae 0.1 (which wrote this layer, with `std` in its config) still open."""
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        return {**super().get_config(), "mean": self.mean, "std": self.std, "invert": self.invert}
+    def __init__(self, mean=0.0, std=None, invert: bool = False, variance=None, **kwargs):
+        kwargs.pop("axis", None)
+        if variance is None:
+            variance = np.square(np.ravel(np.asarray(1.0 if std is None else std, np.float32))).tolist()
+        super().__init__(mean=np.ravel(mean).tolist(), variance=variance, invert=invert, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
