@@ -6,6 +6,8 @@ docs/reliability.md hold in one place:
 - `write_file(path, data)` and `with atomic_path(path) as tmp:` write beside `path` under a hidden temporary
   name and rename it into place: a reader (or a `kill -9`) never sees half a file. Files are created with
   the process's umask, like any other program's (0644 under the usual 022).
+- `check_output_file(out, inputs, overwrite)`: every command that writes one named file refuses an existing
+  one unless `--overwrite`, before any work.
 - `read_image(path, channels=None) -> (pixels, bits)`: float32 (H, W, C) in [0, 1] and the file's bit depth
   (8 or 16; 32 for float TIFFs). 16-bit PNG and TIFF, grey or colour, keep all 16 bits. `channels` (1 or 3)
   converts grey <-> colour (luma 0.299 R + 0.587 G + 0.114 B); alpha is dropped.
@@ -60,6 +62,22 @@ def atomic_path(path):
         with contextlib.suppress(OSError):
             os.remove(tmp)
         raise
+
+
+def check_output_file(out, inputs=(), overwrite: bool = False, flag: str = "-o") -> None:
+    """Refuse (one line) an output file that already exists (unless `overwrite`), is a folder, is one of
+    `inputs`, or whose folder does not exist. Commands call it before any work, so a refusal costs nothing."""
+    out = os.fspath(out)
+    if os.path.isdir(out):
+        raise UserError(f"{flag} {out}: is a folder; give a file name")
+    exists = os.path.exists(out)
+    if exists and any(os.path.exists(f) and os.path.samefile(f, out) for f in map(os.fspath, inputs)):
+        raise UserError(f"{flag} {out}: is one of the inputs")
+    if exists and not overwrite:
+        raise UserError(f"{flag} {out}: already exists (use --overwrite to replace it)")
+    parent = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(parent):
+        raise UserError(f"{flag} {out}: folder {parent} does not exist")
 
 
 def write_file(path, data: bytes | str) -> None:

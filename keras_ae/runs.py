@@ -80,8 +80,9 @@ def written_files(out: str) -> list[str]:
 
 def check_target(out: str, flag: str = "--out", inputs=(), ours=None) -> None:
     """Refuse (one line) an `out` that is a file, holds an input, or is a folder keras-ae did not make
-    (unless `--overwrite`). `ours(out)` replaces the marker test for outputs with their own (an export's
-    metadata.json); the caller then refuses what is not its own."""
+    (unless `--overwrite`). `ours(out)`, for outputs that list their own files (an export's metadata.json),
+    replaces the marker: the names such an output wrote in `out` (empty if `out` is not one); the caller
+    then refuses what is not its own."""
     absolute = os.path.abspath(out)
     if os.path.exists(out) and not os.path.isdir(out):
         raise UserError(f"{flag} {out}: exists and is not a folder")
@@ -197,13 +198,14 @@ def prepare(out: str, flag: str = "--out", inputs=(), ours=None) -> str:
 
 def commit(work: str, out: str, ours=None) -> str:
     """Move the finished `work` folder to `out` (see the module's docstring for what `out` may lose), mark
-    it as keras-ae's, and release the lock. With `ours` (see `check_target`), an existing `out` that
-    `ours` accepts is replaced whole, and no marker is written."""
+    it as keras-ae's, and release the lock. With `ours` (see `check_target`), the files `ours(out)` names
+    are replaced the same way, and no marker is written."""
     out = os.path.normpath(own_path(out))
     try:
         files = sorted(name for name in os.listdir(work) if name != MARKER)
-        if ours is not None and (not os.path.exists(out) or ours(out) or not os.listdir(out)):
-            _swap(work, out, None)
+        owned = ours(out) if ours is not None else None
+        if ours is not None and (not os.path.exists(out) or owned or not os.listdir(out)):
+            _swap(work, out, None, owned)
         elif not os.path.exists(out):
             _mark(work, files)
             os.rename(work, out)
@@ -224,10 +226,11 @@ def _mark(folder: str, files) -> None:
         f.write(text)
 
 
-def _swap(work: str, out: str, files) -> None:
-    """Replace keras-ae's folder whole (one rename), then bring back what the user had added to it (nothing
-    when `files` is None: a folder the caller owns whole)."""
-    ours = set(written_files(out)) | {MARKER}
+def _swap(work: str, out: str, files, owned=None) -> None:
+    """Replace keras-ae's folder whole (one rename), then bring back what the user had added to it: every
+    name but those keras-ae wrote there (`owned`, by default the marker's list). `files`: the names the new
+    folder's marker lists; None for outputs that list their own (no marker is written)."""
+    ours = set(written_files(out) if owned is None else owned) | {MARKER}
     if files is not None:
         _mark(work, files)
     if not os.path.exists(out):
@@ -237,7 +240,7 @@ def _swap(work: str, out: str, files) -> None:
     os.rmdir(old)
     os.rename(out, old)
     os.rename(work, out)
-    for name in os.listdir(old) if files is not None else ():
+    for name in os.listdir(old):
         if name not in ours and not os.path.lexists(os.path.join(out, name)):
             os.rename(os.path.join(old, name), os.path.join(out, name))
     shutil.rmtree(old, ignore_errors=True)

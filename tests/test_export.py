@@ -293,13 +293,13 @@ def test_library_refuses_bad_arguments(trained, tmp_path):
 
 
 @pytest.mark.slow
-def test_export_replaces_a_folder_whole_and_a_failed_one_leaves_it_intact(trained, tmp_path, monkeypatch):
+def test_export_replaces_its_own_files_and_a_failed_one_leaves_the_folder_intact(trained, tmp_path, monkeypatch):
     ae, _, _ = trained
     out = tmp_path / "out"
     exporter.export(ae, out, formats=["saved_model"])
-    (out / "stale.txt").write_text("left in the older export")
+    (out / "notes.txt").write_text("added by the user")
     exporter.export(ae, out, formats=["tflite"], quantize=["float32"])
-    assert sorted(os.listdir(out)) == ["metadata.json", "model_float32.tflite"]
+    assert sorted(os.listdir(out)) == ["metadata.json", "model_float32.tflite", "notes.txt"]  # saved_model/ went
     before = {name: (out / name).read_bytes() for name in os.listdir(out)}
 
     def broken(*args, **kwargs):

@@ -5,6 +5,7 @@ concurrent runs, `import keras_ae` + `keras.saving.load_model`, and archives tha
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import struct
 import subprocess
@@ -56,16 +57,21 @@ def listing(folder) -> dict:
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     """A tiny keras-ae conv autoencoder for 8x8 grey images (untrained: these tests are about files, not
-    quality), an identity image-to-image model, and 12 digit PNGs."""
+    quality), an identity image-to-image model, an autoencoder whose code is the image itself (`flat.keras`:
+    what an archive gives back differs from the input by its quantization alone), and 12 digit PNGs."""
     from sklearn.datasets import load_digits
 
-    from keras_ae.models import build
+    from keras_ae.models import Autoencoder, build
 
     root = tmp_path_factory.mktemp("reliability")
     keras.utils.set_random_seed(0)
     build("conv", (8, 8, 1), 4, filters=(8,), dense_units=16).save(str(root / "ae.keras"))
     inputs = keras.Input((8, 8, 1))
     keras.Model(inputs, keras.layers.Identity()(inputs)).save(str(root / "identity.keras"))
+    encoder = keras.Model(inputs, keras.layers.Flatten()(inputs), name="encoder")
+    codes = keras.Input((64,))
+    decoder = keras.Model(codes, keras.layers.Reshape((8, 8, 1))(codes), name="decoder")
+    Autoencoder(encoder, decoder).save(str(root / "flat.keras"))
     digits = root / "digits"
     digits.mkdir()
     for i, image in enumerate(load_digits().images[:12]):
@@ -148,6 +154,49 @@ def test_out_dot_is_refused_in_a_users_folder(cli, models, tmp_path, monkeypatch
     assert listing(here) == before and sorted(os.listdir(tmp_path)) == ["here"]
 
 
+def test_a_re_export_replaces_its_own_files_and_keeps_what_the_user_added(cli, models, tmp_path):
+    out = tmp_path / "exported"
+    code, _, err = cli("export", models / "flat.keras", "-o", out, "--format", "saved_model")
+    assert code == 0, err
+    (out / "notes.txt").write_text("my notes")
+    code, _, err = cli("export", models / "flat.keras", "-o", out, "--format", "tflite", "--quantize", "float32")
+    assert code == 0, err
+    assert sorted(os.listdir(out)) == ["metadata.json", "model_float32.tflite", "notes.txt"]  # saved_model/ went
+    assert (out / "notes.txt").read_text() == "my notes"
+    assert sorted(json.loads((out / "metadata.json").read_text())["files"]) == ["model_float32.tflite"]
+    assert sorted(os.listdir(tmp_path)) == ["exported"]
+
+
+SINGLE_FILE_COMMANDS = {  # each command's arguments but --model and -o
+    "score": "{tmp}/scores.npy",
+    "classify": "{image}",
+    "perturb": "{image}",
+    "interpolate": "{image} {image}",
+    "attribute fit": "--positive {digits} --negative {digits}",
+    "attribute apply": "--vector {tmp}/v.npz {image}",
+    "compress": "{digits}",
+    "encode": "{digits}",
+}
+
+
+@pytest.mark.parametrize("name", SINGLE_FILE_COMMANDS)
+def test_an_existing_output_file_is_refused_before_any_work_unless_overwrite(cli, models, tmp_path, name):
+    from keras_ae.cli.options import FILE_OUT_HELP
+
+    places = {"tmp": tmp_path, "image": models / "digits" / "img0.png", "digits": models / "digits"}
+    args = [part.format(**places) for part in SINGLE_FILE_COMMANDS[name].split()]
+    args = [*name.split(), "--model", tmp_path / "missing.keras", *args]  # refused before it would be loaded
+    taken = tmp_path / "taken.out"
+    taken.write_text("the user's file")
+    code, _, err = cli(*args, "-o", taken)
+    assert_one_line_error(code, err, f"-o {taken}", "already exists", "--overwrite")
+    assert taken.read_text() == "the user's file"
+    code, _, err = cli(*args, "-o", taken, "--overwrite")  # now it gets as far as the missing model
+    assert code == 2 and "already exists" not in err and taken.read_text() == "the user's file"
+    code, out, _ = cli(*name.split(), "--help")
+    assert code == 0 and FILE_OUT_HELP in " ".join(out.split())
+
+
 def test_help_says_what_happens_to_an_existing_folder(cli):
     for command in (("train",), ("embed",), ("denoise",), ("recipe", "denoise")):
         code, out, _ = cli(*command, "--help")
@@ -178,6 +227,47 @@ def test_denoise_writes_sixteen_bit_where_the_input_was(cli, models, tmp_path):
     assert code == 0, err
     with Image.open(tmp_path / "out" / "scan.png") as image:
         assert np.array_equal(np.asarray(image).astype(np.uint16), gradient16())  # the identity model, 16 bits kept
+
+
+def test_archives_give_back_sixteen_bit_pngs_where_the_inputs_were_and_old_archives_eight_bit(cli, models, tmp_path):
+    pictures = tmp_path / "in"
+    pictures.mkdir()
+    Image.fromarray(gradient16()).save(pictures / "scan.png")
+    Image.fromarray(gradient16()[::-1]).save(pictures / "scan2.png")
+    (pictures / "digit.png").write_bytes((models / "digits" / "img0.png").read_bytes())  # 8-bit, same archive
+    flat = models / "flat.keras"
+    code, _, err = cli("compress", "--model", flat, pictures, "-o", tmp_path / "a.kae", "--bits", "8")
+    assert code == 0, err
+    data = (tmp_path / "a.kae").read_bytes()
+    header, payload = container.unpack(data)
+    assert data[8] == 3 and header.depths == [8, 16, 16]  # digit.png, scan.png, scan2.png
+    code, _, err = cli("decompress", "--model", flat, tmp_path / "a.kae", "-o", tmp_path / "out")
+    assert code == 0, err
+    with Image.open(tmp_path / "out" / "scan.png") as image:
+        back = np.asarray(image)
+    assert back.dtype == np.uint16 and len(np.unique(back)) == 64 and np.any(back % 257)  # not 8-bit steps
+    assert np.abs(back.astype(int) - gradient16()).max() <= header.step.max() / 2 * 65535 + 1  # the archive's error
+    with Image.open(tmp_path / "out" / "digit.png") as image:
+        assert image.mode == "L"
+    old = tmp_path / "old.kae"  # what keras-ae wrote before version 3: no bit depths
+    old.write_bytes(container.pack(dataclasses.replace(header, bits=None), payload))
+    assert old.read_bytes()[8] in (1, 2)
+    code, _, err = cli("decompress", "--model", flat, old, "-o", tmp_path / "old")
+    assert code == 0, err
+    with Image.open(tmp_path / "old" / "scan.png") as image:
+        eight = np.asarray(image)
+    assert eight.dtype == np.uint8 and np.abs(eight.astype(int) * 257 - gradient16()).max() <= 257
+
+
+def test_codes_of_sixteen_bit_images_decode_to_sixteen_bit_pngs_when_asked(cli, models, tmp_path):
+    Image.fromarray(gradient16()).save(tmp_path / "scan.png")
+    flat = models / "flat.keras"
+    code, _, err = cli("encode", "--model", flat, tmp_path / "scan.png", "-o", tmp_path / "codes.npy")
+    assert code == 0, err
+    code, _, err = cli("decode", "--model", flat, tmp_path / "codes.npy", "-o", tmp_path / "out", "--bits", "16")
+    assert code == 0, err
+    with Image.open(tmp_path / "out" / "00000.png") as image:
+        assert np.array_equal(np.asarray(image), gradient16())  # the code is the image: all 16 bits come back
 
 
 def test_training_and_inference_read_a_sixteen_bit_folder_alike(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from keras_ae.cli import cli
+from keras_ae.cli.options import output_file_options
 
 MODEL_HELP = "The trained autoencoder: a .keras file or a run folder holding model.keras."
 
@@ -16,7 +17,7 @@ def _progress(total: int, label: str):
 @cli.command()
 @click.option("--model", "model_path", required=True, help=MODEL_HELP)
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--out", required=True, help="The archive to write (e.g. digits.kae).")
+@output_file_options("The archive to write (e.g. digits.kae).")
 @click.option(
     "--step",
     type=float,
@@ -32,15 +33,16 @@ def _progress(total: int, label: str):
     "Default: on with --step, off with --bits.",
 )
 @click.option("--coder", type=click.Choice(["ans", "lzma", "raw"]), default=None, help="Entropy coder (default ans).")
-@click.option("--overwrite", is_flag=True, help="Replace an existing archive.")
 def compress(model_path, inputs, out, step, bits, transform, coder, overwrite):
-    """Compress image files or folders into one .kae archive of their quantized, entropy-coded codes."""
+    """Compress image files or folders into one .kae archive of their quantized, entropy-coded codes (16-bit
+    images come back 16-bit)."""
     from keras_ae import codec, io
     from keras_ae.models import load
 
     if bits is None and step is None:
         step = 0.01
     files = io.list_images(inputs)
+    io.check_output_file(out, files, overwrite)
     ae = load(model_path)
     with _progress(len(files), "encoding") as bar:
         summary = codec.compress(
@@ -60,8 +62,8 @@ def compress(model_path, inputs, out, step, bits, transform, coder, overwrite):
     "-o",
     "--out",
     required=True,
-    help="Folder for the PNGs (original names, .png). An existing folder keeps its files: keras-ae only adds "
-    "the PNGs, and refuses names already there unless --overwrite.",
+    help="Folder for the PNGs (original names, .png; 16-bit where the original was). An existing folder keeps "
+    "its files: keras-ae only adds the PNGs, and refuses names already there unless --overwrite.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace files of the same names in the folder.")
 def decompress(model_path, archive, out, overwrite):
@@ -70,17 +72,16 @@ def decompress(model_path, archive, out, overwrite):
     from keras_ae.models import load
 
     ae = load(model_path)
-    names, codes = codec.open_archive(ae, archive)
+    names, codes, depths = codec.open_archive(ae, archive)
     with _progress(len(names), "decoding") as bar:
-        paths = codec.write_images(ae, codes, names, out, overwrite=overwrite, progress=bar.update)
+        paths = codec.write_images(ae, codes, names, out, overwrite=overwrite, progress=bar.update, bits=depths)
     click.echo(f"wrote {len(paths)} images to {out}/")
 
 
 @cli.command()
 @click.option("--model", "model_path", required=True, help=MODEL_HELP)
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--out", required=True, help="The .npy file for the codes (N, code size), in input order.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing file.")
+@output_file_options("The .npy file for the codes (N, code size), in input order.")
 def encode(model_path, inputs, out, overwrite):
     """Write the raw float32 codes e(x) of image files to a .npy file (no quantization)."""
     from io import BytesIO
@@ -88,11 +89,10 @@ def encode(model_path, inputs, out, overwrite):
     import numpy as np
 
     from keras_ae import codec, io
-    from keras_ae.codec.archive import check_output_file
     from keras_ae.models import load
 
     files = io.list_images(inputs)
-    check_output_file(out, files, overwrite)
+    io.check_output_file(out, files, overwrite)
     ae = load(model_path)
     with _progress(len(files), "encoding") as bar:
         codes = codec.encode_files(ae, files, progress=bar.update)
@@ -113,7 +113,14 @@ def encode(model_path, inputs, out, overwrite):
     "keras-ae only adds the PNGs, and refuses names already there unless --overwrite.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace files of the same names in the folder.")
-def decode(model_path, codes_path, out, overwrite):
+@click.option(
+    "--bits",
+    type=click.Choice(["8", "16"]),
+    default="8",
+    show_default=True,
+    help="Bits per sample of the PNGs: 16 for codes of 16-bit images (a .npy does not record the depth).",
+)
+def decode(model_path, codes_path, out, overwrite, bits):
     """Turn codes (a .npy of shape (N, code size)) back into images with the model's decoder."""
     import numpy as np
 
@@ -133,5 +140,5 @@ def decode(model_path, codes_path, out, overwrite):
     digits = max(5, len(str(len(codes) - 1)))
     names = [f"{i:0{digits}d}.png" for i in range(len(codes))]
     with _progress(len(codes), "decoding") as bar:
-        write_images(ae, codes.astype(np.float32), names, out, overwrite, progress=bar.update)
+        write_images(ae, codes.astype(np.float32), names, out, overwrite, progress=bar.update, bits=int(bits))
     click.echo(f"wrote {len(codes)} images to {out}/")

@@ -14,7 +14,13 @@ REPRESENTATIVE_LIMIT = 200  # calibration needs a sample of the data, not all of
 
 @cli.command()
 @click.argument("model_path", metavar="MODEL")
-@click.option("-o", "--out", required=True, help="Export folder to write (an earlier export there is replaced).")
+@click.option(
+    "-o",
+    "--out",
+    required=True,
+    help="Export folder to write. The files an earlier export wrote there are replaced; files you added are "
+    "kept; any other non-empty folder is refused.",
+)
 @click.option(
     "--format",
     "formats",
@@ -130,10 +136,10 @@ def _check_target(out: str) -> None:
     import shutil
 
     from keras_ae import runs
-    from keras_ae.export import is_export
+    from keras_ae.export import written_files
 
     existed = os.path.exists(runs.partial_path(out))
-    work = runs.prepare(out, flag="-o", ours=is_export)
+    work = runs.prepare(out, flag="-o", ours=written_files)
     if not existed:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -7,6 +7,7 @@ import os
 import click
 
 from keras_ae.cli import cli
+from keras_ae.cli.options import output_file_options
 
 
 def _read_images(paths, ae, flag: str):
@@ -30,15 +31,11 @@ def _read_images(paths, ae, flag: str):
 
 
 def _write_grid(rows, out: str):
-    """Rows of images side by side, rows stacked, written through a temporary file."""
+    """Rows of images side by side, rows stacked, written through a temporary file (`-o` was checked first)."""
     import numpy as np
 
-    from keras_ae.errors import UserError
     from keras_ae.io import write_image
 
-    directory = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(directory):
-        raise UserError(f"-o {out}: folder {directory} does not exist")
     write_image(out, np.concatenate([np.concatenate(list(row), axis=1) for row in rows], axis=0))
 
 
@@ -62,12 +59,15 @@ def _number(text: str, flag: str) -> float:
 @click.option("--scale", default="0.5", show_default=True, help="Standard deviation of e' per code value.")
 @click.option("--n", "count", default=8, show_default=True, help="Perturbed decodings per image.")
 @click.option("--seed", default=0, show_default=True)
-@click.option("-o", "--out", required=True, help="PNG: one row per image, the original then the decodings.")
-def perturb(model_path, images, scale, count, seed, out):
+@output_file_options("PNG: one row per image, the original then the decodings.")
+def perturb(model_path, images, scale, count, seed, out, overwrite):
     """Decode e(x) + e' with e' random: images that live near x in code space."""
+    from keras_ae import io
     from keras_ae.errors import UserError
     from keras_ae.generate import latent
     from keras_ae.models import load
+
+    io.check_output_file(out, images, overwrite)
 
     scale = _number(scale, "--scale")
     if scale < 0:
@@ -84,11 +84,14 @@ def perturb(model_path, images, scale, count, seed, out):
 @click.argument("first")
 @click.argument("second")
 @click.option("--steps", default=8, show_default=True, help="Images in the strip, both ends included (>= 2).")
-@click.option("-o", "--out", required=True, help="PNG strip from FIRST to SECOND.")
-def interpolate(model_path, first, second, steps, out):
+@output_file_options("PNG strip from FIRST to SECOND.")
+def interpolate(model_path, first, second, steps, out, overwrite):
     """Decode (1 - t) e(FIRST) + t e(SECOND) for t from 0 to 1."""
+    from keras_ae import io
     from keras_ae.generate import latent
     from keras_ae.models import load
+
+    io.check_output_file(out, [first, second], overwrite)
 
     latent.interpolation_weights(steps)  # refuse --steps < 2 before loading anything
     ae = load(model_path)
@@ -115,12 +118,15 @@ def attribute():
     help="With --dataset: fit S within each group of this attribute (or `label`) and average.",
 )
 @click.option("--seed", default=0, show_default=True, help="Seed of the data set's split (training part is used).")
-@click.option("-o", "--out", required=True, help="Vector file (.npz) to write.")
-def attribute_fit(model_path, positive, negative, dataset, name, balance_by, seed, out):
+@output_file_options("Vector file (.npz) to write.")
+def attribute_fit(model_path, positive, negative, dataset, name, balance_by, seed, out, overwrite):
     """Fit an attribute vector from two folders, or from a data set's attribute labels."""
+    from keras_ae import io
     from keras_ae.errors import UserError
     from keras_ae.generate.latent import AttributeVector
     from keras_ae.models import load
+
+    io.check_output_file(out, [p for p in (positive, negative) if p], overwrite)
 
     if dataset is None and (positive is None or negative is None):
         raise UserError("attribute fit needs --positive DIR and --negative DIR, or --dataset D --attribute NAME")
@@ -169,11 +175,14 @@ def _fit_from_dataset(ae, dataset, name, balance_by, seed):
 @click.option("--vector", "vector_path", required=True, help="A vector file from `attribute fit`.")
 @click.argument("images", nargs=-1, required=True)
 @click.option("--strength", default="1.0", show_default=True, help="How far to move along S.")
-@click.option("-o", "--out", required=True, help="PNG of the edited decoding (several images: side by side).")
-def attribute_apply(model_path, vector_path, images, strength, out):
+@output_file_options("PNG of the edited decoding (several images: side by side).")
+def attribute_apply(model_path, vector_path, images, strength, out, overwrite):
     """Decode e(x) + strength * S."""
+    from keras_ae import io
     from keras_ae.generate.latent import AttributeVector
     from keras_ae.models import load
+
+    io.check_output_file(out, [vector_path, *images], overwrite)
 
     strength = _number(strength, "--strength")
     ae = load(model_path)

@@ -4,6 +4,19 @@ from __future__ import annotations
 
 import click
 
+FILE_OUT_HELP = "An existing file is refused unless --overwrite."
+
+
+def output_file_options(help: str, required: bool = True):
+    """`-o/--out FILE` and `--overwrite` for a command that writes one named file; the command passes them to
+    `keras_ae.io.check_output_file` before any work."""
+
+    def decorate(f):
+        f = click.option("--overwrite", is_flag=True, help="Replace an existing file of that name.")(f)
+        return click.option("-o", "--out", required=required, help=f"{help} {FILE_OUT_HELP}")(f)
+
+    return decorate
+
 
 def int_list(text: str | None, flag: str, minimum: int = 1):
     """`16,32` -> (16, 32); "" -> None; `none` -> () (e.g. `--curve none`)."""

@@ -7,15 +7,16 @@ import os
 import click
 
 from keras_ae.cli import cli
+from keras_ae.cli.options import output_file_options
 
 
 @cli.command()
 @click.option("--model", "model_path", required=True, help="A run folder of `recipe anomaly` (or its model.keras).")
 @click.argument("data")
-@click.option("-o", "--out", required=True, help="CSV to write: index, score, is_anomaly.")
+@output_file_options("CSV to write: index, score, is_anomaly.")
 @click.option("--label-column", default=None, help="A CSV column to leave out of the features.")
 @click.option("--threshold", type=float, default=None, help="Override the saved threshold.")
-def score(model_path, data, out, label_column, threshold):
+def score(model_path, data, out, overwrite, label_column, threshold):
     """Score DATA (a data spec, or a .npy/.npz/.csv file) by reconstruction error."""
     import numpy as np
 
@@ -24,6 +25,7 @@ def score(model_path, data, out, label_column, threshold):
     from keras_ae.errors import UserError
     from keras_ae.models import load
 
+    io.check_output_file(out, [data], overwrite)
     folder = model_path if os.path.isdir(model_path) else os.path.dirname(model_path) or "."
     saved = runs.read_json(os.path.join(folder, anomaly.THRESHOLD_FILE))
     if threshold is None:
@@ -34,9 +36,6 @@ def score(model_path, data, out, label_column, threshold):
     x = read_examples(data, ae.input_shape, label_column, pixel_max=(saved or {}).get("pixel_max"))
     scores = anomaly.reconstruction_errors(x, ae.reconstruct(x), scale=anomaly.model_scale(ae))
     flagged = scores > threshold
-    directory = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(directory):
-        raise UserError(f"-o {out}: folder {directory} does not exist")
     rows = (f"{i},{s:.8g},{int(a)}\n" for i, (s, a) in enumerate(zip(scores, flagged, strict=True)))
     io.write_file(out, "index,score,is_anomaly\n" + "".join(rows))
     click.echo(f"{int(np.count_nonzero(flagged))} of {len(scores)} flagged (threshold {threshold:.6g}); wrote {out}")

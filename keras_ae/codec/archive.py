@@ -107,18 +107,25 @@ class Summary:
 
 def encode_files(ae, files, chunk: int = CHUNK, progress=None) -> np.ndarray:
     """The codes (N, D) of image files, read `chunk` at a time; each file must match the model's input exactly."""
-    height, width, channels = ae.input_shape
-    codes = []
+    return _encode(ae, files, chunk, progress)[0]
+
+
+def _encode(ae, files, chunk: int = CHUNK, progress=None) -> tuple[np.ndarray, list[int]]:
+    """`encode_files`, and each file's bit depth as it comes back (8, or 16 for 16- and 32-bit files)."""
+    codes, depths = [], []
     for start in range(0, len(files), chunk):
-        batch = np.stack([read_exact(path, (height, width, channels)) for path in files[start : start + chunk]])
+        images = [read_exact(path, ae.input_shape) for path in files[start : start + chunk]]
+        batch = np.stack([pixels for pixels, _ in images])
+        depths += [8 if bits == 8 else 16 for _, bits in images]
         codes.append(ae.embed(batch).reshape(len(batch), -1))
         if progress:
             progress(len(batch))
-    return np.concatenate(codes).astype(np.float32)
+    return np.concatenate(codes).astype(np.float32), depths
 
 
-def read_exact(path: str, shape) -> np.ndarray:
-    """An image of exactly the model's size and colour mode; anything else is refused, never resized."""
+def read_exact(path: str, shape) -> tuple[np.ndarray, int]:
+    """An image of exactly the model's size and colour mode, and its bit depth; anything else is refused,
+    never resized."""
     from keras_ae import io
 
     info = io.image_info(path)
@@ -130,7 +137,7 @@ def read_exact(path: str, shape) -> np.ndarray:
             f"{path}: colour mode does not match the model (a {kinds[info.channels]} image, the model takes "
             f"{kinds.get(shape[-1], shape[-1])} ones); convert it first"
         )
-    return io.read_image(path)[0]
+    return io.read_image(path)
 
 
 def output_names(names, source: str = "") -> list[str]:
@@ -177,20 +184,23 @@ def compress(
     if len(files) > container.MAX_IMAGES or len(files) * ae.code_size > container.MAX_VALUES:
         most = min(container.MAX_IMAGES, container.MAX_VALUES // ae.code_size)
         raise UserError(f"{len(files):,} images is more than one archive holds ({most:,} here); split them")
-    check_output_file(out, files, overwrite)
-    codes = encode_files(ae, files, progress=progress)
+    io.check_output_file(out, files, overwrite)
+    codes, depths = _encode(ae, files, progress=progress)
     if codebook is None:
         codebook = Codebook.for_decoder(ae.decode, codes, bits=bits, step=step, coder=coder, transform=transform)
     expected = codebook.quantizer.size if codebook.transform is None else codebook.transform.code_size
     if expected != codes.shape[1]:
         raise UserError(f"the codebook is for codes of {expected} values, the model makes {codes.shape[1]}")
-    data, payload = archive_bytes(ae.fingerprint(), ae.input_shape, names, codes, codebook)
+    data, payload = archive_bytes(ae.fingerprint(), ae.input_shape, names, codes, codebook, depths)
     io.write_file(out, data)
     return Summary(len(files), len(data), len(data) - payload, payload)
 
 
-def archive_bytes(fingerprint: str, shape, names, codes: np.ndarray, codebook: Codebook) -> tuple[bytes, int]:
-    """The archive as bytes, and how many of them are the entropy-coded payload (the rest is header)."""
+def archive_bytes(
+    fingerprint: str, shape, names, codes: np.ndarray, codebook: Codebook, depths=None
+) -> tuple[bytes, int]:
+    """The archive as bytes, and how many of them are the entropy-coded payload (the rest is header).
+    `depths`: each image's bit depth (8 or 16) to decompress to; None: all 8."""
     quantizer = codebook.quantizer
     symbols = codebook.symbols(codes)
     payload = entropy.encode(symbols, quantizer.levels, codebook.model, codebook.coder)
@@ -205,6 +215,7 @@ def archive_bytes(fingerprint: str, shape, names, codes: np.ndarray, codebook: C
         table=codebook.model.to_bytes() if codebook.model is not None else b"",
         transform=codebook.transform,
         model=codebook.model.kind if codebook.model is not None else "histogram",
+        bits=None if depths is None else list(depths),
     )
     return container.pack(header, payload), len(payload)
 
@@ -237,14 +248,16 @@ def read_archive(path: str, fingerprint: str | None = None, check=None) -> tuple
 
 
 def decompress(ae, archive: str, out_dir: str, overwrite: bool = False, progress=None) -> list[str]:
-    """Decode every image of `archive` into `out_dir` as PNGs of the original names; returns their paths."""
-    names, codes = open_archive(ae, archive)
-    return write_images(ae, codes, names, out_dir, overwrite, progress)
+    """Decode every image of `archive` into `out_dir` as PNGs of the original names, 16-bit where the
+    original was; returns their paths."""
+    names, codes, depths = open_archive(ae, archive)
+    return write_images(ae, codes, names, out_dir, overwrite, progress, depths)
 
 
-def open_archive(ae, archive: str) -> tuple[list[str], np.ndarray]:
-    """The output names (`<stem>.png`) and codes of an archive that `ae` made; refused if another model did,
-    if its images or codes are not the model's, or if its names cannot be files, before anything is decoded."""
+def open_archive(ae, archive: str) -> tuple[list[str], np.ndarray, list[int]]:
+    """The output names (`<stem>.png`), codes and bit depths of an archive that `ae` made; refused if another
+    model did, if its images or codes are not the model's, or if its names cannot be files, before anything
+    is decoded."""
 
     def check(header):
         if tuple(header.shape) != tuple(ae.input_shape) or header.code_size != ae.code_size:
@@ -257,13 +270,14 @@ def open_archive(ae, archive: str) -> tuple[list[str], np.ndarray]:
         output_names(header.names, archive)
 
     header, codes = read_archive(archive, ae.fingerprint(), check)
-    return output_names(header.names, archive), codes
+    return output_names(header.names, archive), codes, header.depths
 
 
-def write_images(ae, codes, names, out_dir: str, overwrite: bool = False, progress=None) -> list[str]:
+def write_images(ae, codes, names, out_dir: str, overwrite: bool = False, progress=None, bits=8) -> list[str]:
     """Decode `codes` `CHUNK` at a time into PNGs in a hidden folder inside `out_dir`, then move them into
     place: a failure leaves `out_dir` as it was. `out_dir` is locked meanwhile (`runs.locked`), and hidden
-    folders a killed run left there are removed first."""
+    folders a killed run left there are removed first. `bits`: 8 or 16 for every PNG, or one per name."""
+    depths = [int(bits)] * len(names) if np.ndim(bits) == 0 else [int(depth) for depth in bits]
     created = not os.path.exists(out_dir)
     targets = check_output_folder(out_dir, names, overwrite)
     with runs.locked(out_dir, "-o"):
@@ -272,8 +286,9 @@ def write_images(ae, codes, names, out_dir: str, overwrite: bool = False, progre
         work = tempfile.mkdtemp(prefix=PARTIAL_PREFIX, dir=out_dir)
         try:
             for start, images in zip(range(0, len(names), CHUNK), io.chunks(ae.decode, codes, CHUNK), strict=True):
-                for name, image in zip(names[start : start + CHUNK], images, strict=True):
-                    io.write_image(os.path.join(work, name), image)
+                done = slice(start, start + CHUNK)
+                for name, image, depth in zip(names[done], images, depths[done], strict=True):
+                    io.write_image(os.path.join(work, name), image, bits=depth)
                 if progress:
                     progress(len(images))
             for name, target in zip(names, targets, strict=True):
@@ -285,18 +300,6 @@ def write_images(ae, codes, names, out_dir: str, overwrite: bool = False, progre
             raise
         os.rmdir(work)
     return targets
-
-
-def check_output_file(out: str, inputs, overwrite: bool) -> None:
-    if os.path.isdir(out):
-        raise UserError(f"-o {out}: is a folder; give the archive's file name")
-    if any(os.path.exists(f) and os.path.exists(out) and os.path.samefile(f, out) for f in inputs):
-        raise UserError(f"-o {out}: is one of the input images")
-    if os.path.exists(out) and not overwrite:
-        raise UserError(f"-o {out}: already exists (use --overwrite to replace it)")
-    parent = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(parent):
-        raise UserError(f"-o {out}: folder {parent} does not exist")
 
 
 def check_output_folder(out_dir: str, names, overwrite: bool) -> list[str]:

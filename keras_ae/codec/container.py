@@ -5,8 +5,10 @@ Layout (little-endian; docs/kae_format.md has the full table):
     magic "\\x89KAE\\r\\n\\x1a\\n" | version u8 | header length u32 | header | payload length u32 | payload | CRC-32
 
 Version 2 adds the kind of probability model (histogram or Gaussian) and a linear transform of the codes
-(`transform.Transform`) to the header; archives that need neither are still written as version 1, so older
-readers open them, and this reader opens both.
+(`transform.Transform`) to the header; version 3 adds the bit depth of the images (8 or 16, per image), so
+16-bit inputs come back as 16-bit PNGs. The writer picks the oldest version that holds the archive (1 when
+it needs none of these, 2 for 8-bit images, 3 once one image is 16-bit), so older readers open what they
+can, and this reader opens all three (versions 1 and 2 hold 8-bit images).
 
 The CRC-32 covers every byte before it, so a flipped byte anywhere, a truncation or an appended tail is
 caught before anything is decoded. Every size in the header is bounded before anything is allocated, so a
@@ -29,8 +31,9 @@ from keras_ae.codec.entropy import CODERS, MODELS, CodeModel, CorruptData, check
 from keras_ae.codec.transform import Transform
 
 MAGIC = b"\x89KAE\r\n\x1a\n"
-VERSION = 2  # the newest; version 1 is the same without the model kind and the transform
-VERSIONS = (1, 2)
+VERSION = 3  # the newest: version 2 plus the bit depths; version 1 is 2 without the model kind and transform
+VERSIONS = (1, 2, 3)
+DEPTHS = (8, 16)  # bits per sample an archive's images come back with
 MAX_IMAGES = 2**22
 MAX_PIXELS = 2**26  # values per image (H * W * C)
 MAX_CODE_SIZE = 65_535
@@ -55,6 +58,12 @@ class Header:
     table: bytes  # the probability model (CodeModel.to_bytes), empty for coders that need none
     transform: Transform | None = None  # version 2: codes = transform.inverse(dequantized values)
     model: str = "histogram"  # version 2: what the table holds (entropy.MODELS)
+    bits: list[int] | None = None  # version 3: each image's bit depth (DEPTHS); None: all 8-bit
+
+    @property
+    def depths(self) -> list[int]:
+        """The bit depth each image was compressed from, and is decompressed to."""
+        return [8] * self.count if self.bits is None else list(self.bits)
 
     @property
     def count(self) -> int:
@@ -75,14 +84,19 @@ def pack(header: Header, payload: bytes) -> bytes:
     """The whole archive as bytes."""
     names = _pack_names(header.names)
     height, width, channels = header.shape
-    version = 1 if header.transform is None and header.model == "histogram" else 2
+    depths = header.depths
+    if len(depths) != header.count or not set(depths) <= set(DEPTHS):
+        raise ValueError(f"bit depths must be one of {DEPTHS} per image")
+    version = 3 if 16 in depths else 1 if header.transform is None and header.model == "histogram" else 2
     extension = b""  # version 2: model kind u8, transform size K u16 (0: none), the transform
-    if version == 2:
+    if version >= 2:
         extension = struct.pack("<BH", MODELS.index(header.model), 0 if header.transform is None else header.size)
         if header.transform is not None:
             if header.transform.size != header.size:
                 raise ValueError("the transform's output size differs from the quantizer's")
             extension += header.transform.to_bytes()
+    if version >= 3:
+        extension += _pack_depths(depths)
     body = b"".join(
         [
             _FIXED.pack(
@@ -159,6 +173,7 @@ def _read_header(body: memoryview, version: int = VERSION, payload_length: int |
                 raise CorruptData(f"header claims a transform of {size} code values to {values}")
             transform = Transform.from_bytes(reader.take(Transform.nbytes(size, values)), size, values)
             size = values
+    bits = _read_depths(reader, count) if version >= 3 else None
     offset = np.frombuffer(reader.take(4 * size), "<f4").astype(np.float32)
     step = np.frombuffer(reader.take(4 * size), "<f4").astype(np.float32)
     if not (np.all(np.isfinite(offset)) and np.all(np.isfinite(step)) and np.all(step > 0)):
@@ -172,8 +187,26 @@ def _read_header(body: memoryview, version: int = VERSION, payload_length: int |
         raise CorruptData(f"{reader.left} unexplained bytes at the end of the header")
     return Header(
         fingerprint.hex(), (height, width, channels), names, CODERS[coder], levels, offset, step, table, transform,
-        MODELS[model],
+        MODELS[model], bits,
     )  # fmt: skip
+
+
+def _pack_depths(depths: list[int]) -> bytes:
+    """Version 3's bit depths: u8 8 or 16 when every image has it; else 0, then one bit per image (LSB
+    first, set: 16-bit)."""
+    if len(set(depths)) == 1:
+        return struct.pack("<B", depths[0])
+    return b"\0" + np.packbits(np.asarray(depths) == 16, bitorder="little").tobytes()
+
+
+def _read_depths(reader: _Reader, count: int) -> list[int]:
+    (depth,) = reader.unpack(struct.Struct("<B"))
+    if depth in DEPTHS:
+        return [depth] * count
+    if depth:
+        raise CorruptData(f"header claims images of {depth} bits (8 or 16)")
+    wide = np.unpackbits(np.frombuffer(reader.take((count + 7) // 8), np.uint8), count=count, bitorder="little")
+    return np.where(wide.astype(bool), 16, 8).tolist()
 
 
 _NUMBERED = re.compile(r"^(.*?)(\d+)(\D*)$")

@@ -3,7 +3,8 @@
     import keras_ae.export
     meta = keras_ae.export.export("runs/train", "exported/mnist", representative_data=x_train[:200])
 
-writes, atomically (into `exported/mnist.partial/`, renamed into place only when everything is written):
+writes, atomically (into `exported/mnist.partial/`, renamed into place only when everything is written;
+a re-export replaces only the files an earlier one wrote, and keeps any the user added there):
 
     saved_model/           signatures encode, decode, reconstruct (= serving_default), any batch size
     model_float32.tflite   the same signatures, fixed batch (1 by default), one file per quantization mode
@@ -60,8 +61,9 @@ def export(
         model_or_path: an `Autoencoder`, a keras-ae Keras model, or a path that `keras_ae.models.load`
             reads; or `None` with `endpoints` only, for image-to-image models that have no encoder and
             decoder to export (a skip-connected U-Net denoiser).
-        out_dir: the export folder. An earlier export there is replaced whole, and only once the new one
-            is complete; any other non-empty folder is refused.
+        out_dir: the export folder. The files an earlier export wrote there (its metadata.json lists
+            them) are replaced, only once the new ones are complete; files the user added are kept. Any
+            other non-empty folder is refused.
         formats: any of `"saved_model"`, `"tflite"`.
         quantize: the TFLite files to write, any of `"float32"`, `"float16"`, `"dynamic"` (int8 weights,
             float activations) and `"int8"` (full integer).
@@ -94,7 +96,7 @@ def export(
     check_target(out_dir, model_or_path)
     if os.path.isdir(runs.partial_path(out_dir)):  # left over by a killed export: never mix it in
         shutil.rmtree(runs.partial_path(out_dir), ignore_errors=True)
-    with runs.run_folder(out_dir, flag="-o", ours=is_export) as work:  # removed if anything below fails
+    with runs.run_folder(out_dir, flag="-o", ours=written_files) as work:  # removed if anything below fails
         saved_model_info = tflite_info = None
         if "saved_model" in formats:
             saved_model.write(all_endpoints, os.path.join(work, "saved_model"), batch=None)
@@ -155,6 +157,21 @@ def is_export(out_dir: str) -> bool:
     from keras_ae.export.metadata import FILE_NAME
 
     return os.path.isfile(os.path.join(out_dir, FILE_NAME))
+
+
+def written_files(out_dir: str) -> list[str]:
+    """The names an earlier export wrote in `out_dir` (from its metadata.json; `saved_model/` whole), what a
+    re-export replaces; [] when `out_dir` holds none. Unreadable metadata owns only itself."""
+    from keras_ae import runs
+    from keras_ae.export.metadata import FILE_NAME
+
+    if not is_export(out_dir):
+        return []
+    try:
+        names = {path.split("/")[0] for path in runs.read_json(os.path.join(out_dir, FILE_NAME))["files"]}
+    except (OSError, ValueError, LookupError, TypeError, AttributeError):
+        names = set()
+    return sorted({FILE_NAME, *(name for name in names if name not in ("", ".", ".."))})
 
 
 def check_target(out_dir: str, source=None) -> None:
