@@ -30,12 +30,46 @@ Runtime: the default (`mnist-5k`, 3 seeds) used 540 CPU-seconds, about 4.5-5 min
 Writes `runs/classify/` (autoencoder.keras, classifier.keras, metrics.json, config.json,
 accuracy_vs_labels.png, confusion_matrix.png) and exports the classifier to `exported/classify/`
 (SavedModel with a `classify` signature returning `probabilities`, TFLite float32).
+
+Your own images (`--labels`): a folder of unlabeled images and a few labels, and a label for every file.
+
+    keras-ae recipe classify --dataset scans/ --labels labelled/ --out runs/scans   # labelled/CLASS/*.png
+    keras-ae recipe classify --dataset scans/ --labels labels.csv --out runs/scans  # rows file,label
+
+`--dataset` is the folder of unlabeled images (the files directly in it; any size and mode the data layer
+reads, `--resize HxW` where sizes differ). `--labels` is a folder with one subfolder of images per class (the
+subfolder's name is the class; it may be `--dataset` itself, its loose files then being the unlabeled ones)
+or a CSV of `file,label` rows whose paths are relative to the CSV's folder, else to `--dataset`. A labelled
+image that is also in `--dataset` (the same file name or the same bytes) is that image, labelled: never two.
+The autoencoder pretrains on every image, labelled or not. Each seed splits your labels: every class keeps
+`--validation-per-class` of its labels for validation, but never more than half of them, so a class with one
+label trains on it and holds nothing out; when no class has two labels nothing is held out, the settings and
+the method are the defaults (ties go to the later round) and a single seed runs. The methods then run as
+above, the method is chosen on the held-out labels, and it trains once more on all your labels (what is
+exported). The run folder also holds:
+
+* `predictions.csv`: `file,label,probability,sure` for every file of `--dataset`, once, by file name (a file
+  you labelled keeps your label, probability 1, sure). `sure` is 1 where the probability reaches a threshold
+  chosen on the held-out labels so that the sure predictions are ~99% right (the rule:
+  `keras_ae.classify.predictions.sure_threshold`); with fewer than 99 held-out predictions (pooled over the
+  seeds) it is a fixed, conservative 0.999, and metrics.json says which (`sure.rule`).
+* `to_label.csv`: `file,predicted,probability`, the `--to-label` unlabeled files whose labels should help most:
+  the least sure (smallest gap between the top two probabilities), spread over the autoencoder's code space
+  (k-means on the codes of the 5x as many least sure, one per cluster). Label them (copy them into the class
+  subfolders, or add rows to the CSV) and run again with the same `--out`: the autoencoder is reused when the
+  images are the same set (a fingerprint of their contents in `autoencoder.json`) and its settings the same;
+  otherwise it pretrains afresh and says why.
+* with `--truth CSV` (`file,label`, the true labels of some files, e.g. for a benchmark), metrics.json's
+  `truth`: the accuracy of the predictions of the files you did not label, and of the sure ones; every
+  method's `accuracy` is then measured on those files too.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import shutil
 import time
 from dataclasses import dataclass
 
@@ -43,9 +77,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_ae import data as datasets
 from keras_ae import runs, training
 from keras_ae.classify import classifier as classifiers
-from keras_ae.classify import labels, semi_supervised
+from keras_ae.classify import labels, predictions, semi_supervised
 from keras_ae.classify.augment import ShiftRotate
 from keras_ae.config import TrainingSettings, as_dict, configure, setting
 from keras_ae.denoise import noise as noises
@@ -57,14 +92,30 @@ ROUNDS = tuple(f"self_training_round{r}" for r in range(1, 10))
 AE_METHODS = ("frozen", "finetuned", "label_spreading", *ROUNDS, "self_training")
 BASELINES = ("scratch", *(f"scratch_{r}" for r in ROUNDS), "scratch_self_training", "logreg_pixels", "pca_logreg")
 CURVE_METHODS = ("frozen", "label_spreading", "logreg_pixels", "pca_logreg")
+AE_SETTINGS = ("bottleneck", "filters", "mask", "epochs", "batch_size", "learning_rate", "resize")
 
 
 @dataclass(kw_only=True)
 class Config(TrainingSettings):
-    dataset: str = setting("mnist-5k", "A labelled data spec (labels are hidden).")
-    labels_per_class: int = setting(10, "Labelled training images per class.")
-    seeds: tuple[int, ...] = setting((0, 1, 2), "One labelled subset per seed; mean +- std.", minimum=0)
-    validation_per_class: int = setting(10, "Labels kept aside to choose settings.")
+    dataset: str = setting(
+        "mnist-5k", "A labelled data spec (labels are hidden); with --labels, your unlabeled images."
+    )
+    labels: str | None = setting(
+        None,
+        "Your labels: a folder with one subfolder of images per class, or a CSV of file,label (paths relative to "
+        "the CSV's folder, else to --dataset).",
+        metavar="FOLDER|CSV",
+    )
+    truth: str | None = setting(
+        None, "With --labels: a CSV of file,label, true labels to score against.", metavar="CSV"
+    )
+    to_label: int = setting(100, "With --labels: files to_label.csv suggests labelling next.")
+    resize: str | None = setting(None, "Resize the images of folders to HxW.", metavar="HxW")
+    labels_per_class: int = setting(10, "Labelled training images per class (not with --labels).")
+    seeds: tuple[int, ...] = setting(
+        (0, 1, 2), "One labelled subset (with --labels: split of your labels) per seed; mean +- std.", minimum=0
+    )
+    validation_per_class: int = setting(10, "Labels kept aside to choose settings (with --labels: at most half).")
     bottleneck: int = setting(32, "Code width of the masked autoencoder.")
     filters: tuple[int, ...] | None = setting(None, "Channels per conv stage.", metavar="32,64")
     mask: float = setting(0.5, "Fraction of pixels the autoencoder must fill in.")
@@ -90,58 +141,59 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
     seeds = _check_settings(c)
     curve = sorted({int(n) for n in c.curve} | {c.labels_per_class}) if c.curve else [c.labels_per_class]
 
-    # 1. Data: the training split is the unlabeled pool (labels hidden, except the few drawn per seed),
-    #    the validation split is the test set. Every draw is checked before anything trains.
+    # 1. Data. A labelled data spec: the training split is the unlabeled pool (labels hidden, except the few
+    #    drawn per seed), the validation split is the test set. Your folders (--labels): every image is the
+    #    pool, each seed splits your labels into training and validation labels, and the test set is the files
+    #    --truth names (if any). Every draw and every file is checked before anything trains.
     keras.utils.set_random_seed(seeds[0])
-    data = labels.load_labeled(c.dataset, seed=seeds[0])
-    names = [str(n) for n in data.class_names]
-    pool, pool_labels = data.arrays("train")
-    test, test_labels = data.arrays("validation")
-    draws = {
-        seed: _draw(pool_labels, c.labels_per_class, c.validation_per_class, seed, names, data.name) for seed in seeds
-    }
-    per_class_pool = np.bincount(pool_labels, minlength=len(names)).min() - c.validation_per_class
-    curve = [n for n in curve if n <= per_class_pool]
-    echo(
-        f"data: {data.name}, {len(pool)} unlabeled training images of {data.shape}, {len(test)} test images, "
-        f"{len(names)} classes; {c.labels_per_class} labels + {c.validation_per_class} validation labels per class, "
-        f"seeds {', '.join(map(str, seeds))}"
-    )
-
-    # 2. Pretrain a masked autoencoder on every training image, labels hidden. It serves every seed.
-    work = runs.resume_or_start(c.out, as_dict(c), echo)
-    corrupt = noises.parse(f"mask:{c.mask}")
-    saved = os.path.join(work, "autoencoder.keras")
-    if c.pretrained or os.path.isfile(saved):  # given, or a resumed run that had finished pretraining
-        source = c.pretrained or saved
-        echo(f"using the autoencoder pretrained in {source}")
-        ae = _pretrained(source, data.shape) if c.pretrained else load(saved)
-        history = runs.read_json(os.path.join(os.path.dirname(source), "autoencoder", training.HISTORY_FILE), {})
-        if c.pretrained:
-            ae.save(saved)
-    else:
-        ae = build("conv", data.shape, c.bottleneck, filters=c.filters)
-        echo(f"pretraining a masked autoencoder ({corrupt}, code of {c.bottleneck}, {c.epochs} epochs)")
-        history = training.fit(
-            ae.autoencoder,
-            data.batches("train", c.batch_size, pairs=corrupt.pairs(), shuffle=True, seed=seeds[0]),
-            _fixed_noisy_pairs(corrupt, pool[:500], c.batch_size, seeds[0]),
-            epochs=c.epochs,
-            workdir=os.path.join(work, "autoencoder"),
-            steps_per_epoch=training.steps(len(pool), c.batch_size),
-            learning_rate=c.learning_rate,
-            jit_compile=c.jit_compile,
-            verbose=verbose,
+    user = None
+    if c.labels:
+        user = labels.read_user_images(c.dataset, c.labels, datasets.parse_size(c.resize), c.truth)
+        data, names = user.image_data(), user.class_names
+        pool, pool_labels = user.images, user.labels
+        test, test_labels = pool[user.scored], user.truth[user.scored] if len(user.scored) else pool_labels[:0]
+        draws = {seed: labels.split_given(pool_labels, c.validation_per_class, seed) for seed in seeds}
+        held_out = len(draws[seeds[0]][1])
+        seeds = seeds if held_out else seeds[:1]  # nothing held out: every seed would see the same labels
+        curve = [c.labels_per_class]  # the curve needs a labelled data set
+        echo(user.describe())
+        echo(
+            f"labels: {held_out} of the {len(user.given)} held out for validation (at most {c.validation_per_class} "
+            f"and half of a class's), a new draw for each seed: {', '.join(map(str, seeds))}"
+            if held_out
+            else "labels: no class has two, so none is held out: the defaults choose (one seed)"
         )
-        ae.save(saved)
-    pool_codes, test_codes = ae.embed(pool), ae.embed(test)
+    else:
+        data = labels.load_labeled(c.dataset, seed=seeds[0], resize=datasets.parse_size(c.resize))
+        names = [str(n) for n in data.class_names]
+        pool, pool_labels = data.arrays("train")
+        test, test_labels = data.arrays("validation")
+        draws = {
+            seed: _draw(pool_labels, c.labels_per_class, c.validation_per_class, seed, names, data.name)
+            for seed in seeds
+        }
+        per_class_pool = np.bincount(pool_labels, minlength=len(names)).min() - c.validation_per_class
+        curve = [n for n in curve if n <= per_class_pool]
+        echo(
+            f"data: {data.name}, {len(pool)} unlabeled training images of {data.shape}, {len(test)} test images, "
+            f"{len(names)} classes; {c.labels_per_class} labels + {c.validation_per_class} validation labels per "
+            f"class, seeds {', '.join(map(str, seeds))}"
+        )
+    has_test = len(test) > 0
+
+    # 2. Pretrain a masked autoencoder on every training image, labels hidden. It serves every seed (and, on
+    #    your folders, the next run in the same --out, as long as the images stay the same).
+    work = runs.resume_or_start(c.out, as_dict(c), echo, inputs=user.inputs if user else ())
+    ae, history = _autoencoder(c, data, pool, work, seeds[0], user, echo, verbose)
+    pool_codes = ae.embed(pool)
+    test_codes = ae.embed(test) if has_test else None
     pca = baselines.PCALogisticRegression(pool, components=ae.code_size, seed=seeds[0])
     augment = ShiftRotate(shift=2, degrees=10, seed=seeds[0])
     common = {"names": names, "augment": augment, "verbose": 0}
 
     # 3. Every method, for every seed: validation and test accuracy, and the networks of the first seed.
-    results = {}  # method -> seed -> {"validation": ..., "test": ..., "probabilities": ...}
-    curves = {method: {} for method in CURVE_METHODS}
+    results = {}  # method -> seed -> {"validation": ..., "test": ..., "predicted": ..., "held_out": ...}
+    curves = {method: {} for method in CURVE_METHODS} if user is None else {}
     kept = {}
     chosen_settings = {}  # method -> the setting validation chose, per seed
     pseudo_correct = {}  # method -> fraction of its pseudo-labels that were right, per seed (a diagnostic only)
@@ -153,8 +205,9 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
         def score(method, pool_probabilities, test_probabilities, model=None, seed=seed, validation=validation):
             results.setdefault(method, {})[seed] = {
                 "validation": _accuracy(pool_probabilities[validation], pool_labels[validation]),
-                "test": _accuracy(test_probabilities, test_labels),
-                "predicted": test_probabilities.argmax(axis=1),
+                "test": _accuracy(test_probabilities, test_labels) if has_test else None,
+                "predicted": test_probabilities.argmax(axis=1) if has_test else None,
+                "held_out": pool_probabilities[validation],  # what chooses the threshold of `sure`
             }
             if model is not None and seed == seeds[0]:
                 kept[method] = model
@@ -162,7 +215,7 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
         def network(method, model):
             """Score a trained network; returns its probabilities on the pool."""
             pool_probabilities = classifiers.predict(model, pool)
-            score(method, pool_probabilities, classifiers.predict(model, test), model)
+            score(method, pool_probabilities, classifiers.predict(model, test) if has_test else None, model)
             return pool_probabilities
 
         def self_train(prefix, guesses, from_scratch, labeled=labeled, validation=validation):
@@ -201,15 +254,11 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
         #     at least the step budget of `scratch`, at a third of the learning rate (batch norm frozen).
         frozen = _frozen(ae, pool[labeled], pool_labels[labeled], c.head_steps, seed, **common)
         network("frozen", frozen)
-        curves["frozen"].setdefault(c.labels_per_class, []).append(results["frozen"][seed]["test"])
+        if "frozen" in curves:
+            curves["frozen"].setdefault(c.labels_per_class, []).append(results["frozen"][seed]["test"])
         sources = {"label_spreading": spreading}
         if c.finetune:
-            tuned = keras.models.clone_model(frozen)
-            tuned.set_weights(frozen.get_weights())
-            classifiers.unfreeze(tuned)
-            classifiers.fit_classifier(
-                tuned, pool[labeled], pool_labels[labeled], c.finetune_steps, 32, c.learning_rate / 3, augment, seed
-            )
+            tuned = _finetuned(frozen, pool[labeled], pool_labels[labeled], c, augment, seed)
             sources["finetuned"] = network("finetuned", tuned)
             sources = {"finetuned+label_spreading": (sources["finetuned"] + spreading) / 2, **sources}
 
@@ -226,43 +275,56 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
             model, pool[labeled], pool_labels[labeled], c.scratch_steps, 32, c.learning_rate, augment, seed
         )
         self_train("scratch_", network("scratch", model), from_scratch=True)
-        line = ", ".join(f"{m} {100 * results[m][seed]['test']:.1f}" for m in results)
-        echo(f"seed {seed} ({time.perf_counter() - tick:.0f} s): test accuracy % {line}")
+        which = "test" if has_test else "validation"
+        line = ", ".join(f"{m} {100 * results[m][seed][which]:.1f}" for m in results)
+        echo(f"seed {seed} ({time.perf_counter() - tick:.0f} s): {which} accuracy % {line}")
 
     # 4. The numbers: mean and std over seeds; the best autoencoder-based method is chosen on validation.
     metrics = _summarise(results, AE_METHODS)
-    metrics["pseudo_label_accuracy"] = {m: _mean_std(v) for m, v in pseudo_correct.items()}
+    if user is None:  # on your folders the pool's labels are unknown: nothing to check the pseudo-labels by
+        metrics["pseudo_label_accuracy"] = {m: _mean_std(v) for m, v in pseudo_correct.items()}
     metrics["settings"] = chosen_settings
-    metrics["labels_per_class"] = c.labels_per_class
+    metrics["labels_per_class"] = c.labels_per_class if user is None else _per_class(pool_labels, names)
+    if user is not None:  # with none held out, every validation accuracy is 0 and the defaults chose
+        metrics["validation_labels"] = len(draws[seeds[0]][1])
     metrics["seeds"] = list(seeds)
     metrics["history"] = {"autoencoder": history}
     metrics["curve"] = {
         method: {str(n): _mean_std(values) for n, values in points.items()} for method, points in curves.items()
     }
-    metrics["seconds"] = time.perf_counter() - started
 
     # 5. The pictures: accuracy against labels per class, and where the best method errs.
-    plots.accuracy_vs_labels(
-        {m: {n: tuple(_mean_std(v).values()) for n, v in p.items()} for m, p in curves.items()},
-        os.path.join(work, "accuracy_vs_labels.png"),
-        title=f"{data.name}: few labels, {len(seeds)} seeds",
-    )
+    if curves:
+        plots.accuracy_vs_labels(
+            {m: {n: tuple(_mean_std(v).values()) for n, v in p.items()} for m, p in curves.items()},
+            os.path.join(work, "accuracy_vs_labels.png"),
+            title=f"{data.name}: few labels, {len(seeds)} seeds",
+        )
     best = metrics["best_autoencoder"]
-    plots.confusion_matrix(
-        test_labels,
-        results[best][seeds[0]]["predicted"],
-        names,
-        os.path.join(work, "confusion_matrix.png"),
-        title=f"{best}, seed {seeds[0]}: {100 * results[best][seeds[0]]['test']:.1f}% on {len(test)} test images",
-    )
+    if has_test:
+        plots.confusion_matrix(
+            test_labels,
+            results[best][seeds[0]]["predicted"],
+            names,
+            os.path.join(work, "confusion_matrix.png"),
+            title=f"{best}, seed {seeds[0]}: {100 * results[best][seeds[0]]['test']:.1f}% on {len(test)} test images",
+        )
 
-    # 6. Keep and export the best autoencoder-based network (label spreading is not a network).
+    # 6. Keep the best autoencoder-based network (label spreading is not a network). On your folders it trains
+    #    once more, on all your labels, and labels every file: predictions.csv, the sure ones marked by a
+    #    threshold the held-out labels chose, and to_label.csv, the files to label next.
     deployed = max(
         (m for m in reversed(AE_METHODS) if m in kept),
         key=lambda m: metrics["validation_accuracy"][m]["mean"],
         default=None,
     )
     metrics["exported"] = deployed
+    if user is not None and deployed:
+        echo(f"training {deployed} again, on all {len(user.given)} labels")
+        kept[deployed] = _refit(deployed, ae, pool, pool_labels, pool_codes, chosen_settings, c, seeds[0], **common)
+        held = [(results[deployed][s]["held_out"], pool_labels[draws[s][1]]) for s in seeds]
+        metrics.update(_write_folder_outputs(user, kept[deployed], pool_codes, held, c, work, seeds[0], echo))
+    metrics["seconds"] = time.perf_counter() - started
     runs.write_json(os.path.join(work, "metrics.json"), metrics)
     if deployed:
         kept[deployed].save(os.path.join(work, "classifier.keras"))
@@ -285,6 +347,10 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
 # -- the steps above, one function each ------------------------------------------------------------------------
 def _check_settings(c: Config):
     training.check_settings(c.epochs, "mse", c.learning_rate)
+    if c.truth and not c.labels:
+        raise UserError("--truth is for a run on your folders (--labels); a labelled data set has its test split")
+    if c.to_label < 0:
+        raise UserError(f"--to-label must be 0 or more, got {c.to_label}")
     seeds, fractions = tuple(int(s) for s in c.seeds), c.pseudo_fractions
     if not seeds or len(set(seeds)) != len(seeds):
         raise UserError(f"--seeds must be distinct integers, got {','.join(map(str, seeds)) or 'none'}")
@@ -295,6 +361,75 @@ def _check_settings(c: Config):
     if c.validation_per_class < 1:
         raise UserError(f"--validation-per-class must be at least 1, got {c.validation_per_class}")
     return seeds
+
+
+def _autoencoder(c: Config, data, pool, work, seed, user, echo, verbose):
+    """The masked autoencoder and its training history: `--pretrained`, the one an interrupted run had
+    finished, on your folders the one the earlier run in `--out` pretrained on the same images with the same
+    settings (`autoencoder.json` records both), or one pretrained now."""
+    saved, record_path = os.path.join(work, "autoencoder.keras"), os.path.join(work, "autoencoder.json")
+    record, reused = None, False
+    if user is not None:
+        settings = {name: getattr(c, name) for name in AE_SETTINGS}
+        record = runs.json_roundtrip({"images": user.fingerprint, "count": len(user.files), "settings": settings})
+        if os.path.isfile(saved) and runs.read_json(record_path) != record:
+            os.remove(saved)  # an interrupted run's autoencoder, of other images
+        reused = not c.pretrained and not os.path.isfile(saved) and _reuse_earlier(c.out, work, record, echo)
+    if c.pretrained or os.path.isfile(saved):  # given, or a resumed or earlier run that had finished pretraining
+        source = c.pretrained or saved
+        if not reused:
+            echo(f"using the autoencoder pretrained in {source}")
+        ae = _pretrained(source, data.shape) if c.pretrained else load(saved)
+        history = runs.read_json(os.path.join(os.path.dirname(source), "autoencoder", training.HISTORY_FILE), {})
+        if c.pretrained:
+            ae.save(saved)
+    else:
+        corrupt = noises.parse(f"mask:{c.mask}")
+        ae = build("conv", data.shape, c.bottleneck, filters=c.filters)
+        echo(f"pretraining a masked autoencoder ({corrupt}, code of {c.bottleneck}, {c.epochs} epochs)")
+        history = training.fit(
+            ae.autoencoder,
+            data.batches("train", c.batch_size, pairs=corrupt.pairs(), shuffle=True, seed=seed),
+            _fixed_noisy_pairs(corrupt, pool[:500], c.batch_size, seed),
+            epochs=c.epochs,
+            workdir=os.path.join(work, "autoencoder"),
+            steps_per_epoch=training.steps(len(pool), c.batch_size),
+            learning_rate=c.learning_rate,
+            jit_compile=c.jit_compile,
+            verbose=verbose,
+        )
+        ae.save(saved)
+    if record is not None:
+        runs.write_json(record_path, record if not c.pretrained else {**record, "pretrained": c.pretrained})
+    return ae, history
+
+
+def _reuse_earlier(out, work, record, echo) -> bool:
+    """Copy the autoencoder of the finished run in `out` (and its history) into `work` if it learned from
+    the images and with the settings `record` says; else say why it will not be reused."""
+    earlier, earlier_record = (
+        os.path.join(out, "autoencoder.keras"),
+        runs.read_json(os.path.join(out, "autoencoder.json")),
+    )
+    if not os.path.isfile(earlier) or earlier_record is None:
+        return False
+    if earlier_record.get("pretrained"):
+        why = f"it was --pretrained {earlier_record['pretrained']}"
+    elif earlier_record.get("images") != record["images"]:
+        why = f"the images differ ({earlier_record.get('count')} then, {record['count']} now, not the same set)"
+    elif earlier_record.get("settings") != record["settings"]:
+        changed = [k for k, v in record["settings"].items() if earlier_record["settings"].get(k) != v]
+        why = "other settings (" + ", ".join(f"--{k.replace('_', '-')}" for k in changed) + ")"
+    else:
+        why = None
+    if why:
+        echo(f"not reusing the autoencoder of {out}: {why}; pretraining afresh")
+        return False
+    shutil.copy2(earlier, os.path.join(work, "autoencoder.keras"))
+    if os.path.isdir(os.path.join(out, "autoencoder")):
+        shutil.copytree(os.path.join(out, "autoencoder"), os.path.join(work, "autoencoder"), dirs_exist_ok=True)
+    echo(f"reusing the autoencoder of {out}: the same {record['count']} images, the same settings")
+    return True
 
 
 def _pretrained(path, shape):
@@ -321,7 +456,21 @@ def _fixed_noisy_pairs(corrupt, images, batch_size, seed):
 
 
 def _accuracy(probabilities, true) -> float:
+    """The share of right guesses; 0 for no labels (then every choice ties, and the defaults decide)."""
+    if not len(true):
+        return 0.0
     return float(np.mean(np.asarray(probabilities).argmax(axis=1) == np.asarray(true)))
+
+
+def _per_class(pool_labels, names) -> dict:
+    counts = np.bincount(pool_labels[pool_labels != labels.UNLABELED], minlength=len(names))
+    return {name: int(n) for name, n in zip(names, counts, strict=True)}
+
+
+def _most_common(values):
+    """The value chosen for most seeds (the first seed's among equals)."""
+    keys = [json.dumps(v, sort_keys=True) for v in values]
+    return values[max(range(len(keys)), key=lambda i: (keys.count(keys[i]), -i))]
 
 
 def _mean_std(values) -> dict:
@@ -335,16 +484,17 @@ def _linear_and_spreading(
 
     Logistic regression picks its C on the validation labels; label spreading its scaling and strength, unless
     `settings` fixes them. Returns the probabilities and label spreading's settings."""
-    val_x, val_y = pool[validation], pool_labels[validation]
+    chosen_on = validation if len(validation) else few  # no validation labels: C by training accuracy
+    val_x, val_y = pool[chosen_on], pool_labels[chosen_on]
     found = {}
     for name, model in (
         ("logreg_pixels", baselines.LogisticRegression(seed=seed)),
         ("pca_logreg", pca),
     ):
         model.fit(pool[few], pool_labels[few], val_x, val_y)
-        found[name] = (model.predict_proba(pool), model.predict_proba(test))
+        found[name] = (model.predict_proba(pool), model.predict_proba(test) if len(test) else None)
     partial = np.full(len(pool), semi_supervised.UNLABELED)
-    partial[few] = pool_labels[few]
+    partial[few] = pool_labels[few]  # on your folders, the other labels are hidden here
     grid = [settings] if settings else [{"scale": s, "alpha": a} for s in semi_supervised.SCALES for a in (0.8, 0.99)]
     best = None
     for option in grid:
@@ -353,7 +503,7 @@ def _linear_and_spreading(
         if best is None or accuracy > best[0]:
             best = (accuracy, spreading, option)
     _, spreading, option = best
-    found["label_spreading"] = (spreading.distributions, spreading.predict_proba(test_codes))
+    found["label_spreading"] = (spreading.distributions, spreading.predict_proba(test_codes) if len(test) else None)
     return found, option
 
 
@@ -363,6 +513,94 @@ def _frozen(ae, images, image_labels, steps, seed, names, augment, verbose):
     model = classifiers.build_classifier(encoder, names)
     classifiers.fit_classifier(model, images, image_labels, steps, 32, 1e-3, augment, seed, verbose=verbose)
     return model
+
+
+def _finetuned(frozen, images, image_labels, c: Config, augment, seed):
+    """A copy of the frozen-encoder classifier, then trained whole (batch norm frozen) at a third of the lr."""
+    tuned = keras.models.clone_model(frozen)
+    tuned.set_weights(frozen.get_weights())
+    classifiers.unfreeze(tuned)
+    classifiers.fit_classifier(tuned, images, image_labels, c.finetune_steps, 32, c.learning_rate / 3, augment, seed)
+    return tuned
+
+
+def _refit(method, ae, pool, pool_labels, pool_codes, chosen, c: Config, seed, names, augment, verbose):
+    """`method` (a network) trained again as the seeds trained it, on every label of `pool_labels` (the
+    held-out ones too), with the settings the validation labels chose for most seeds."""
+    given = np.flatnonzero(pool_labels != labels.UNLABELED)
+    common = {"names": names, "augment": augment, "verbose": verbose}
+    model = _frozen(ae, pool[given], pool_labels[given], c.head_steps, seed, **common)
+    if method == "frozen":
+        return model
+    source = _most_common(chosen["self_training_source"]) if c.rounds else ""
+    if method == "finetuned" or "finetuned" in source:
+        tuned = _finetuned(model, pool[given], pool_labels[given], c, augment, seed)
+        if method == "finetuned":
+            return tuned
+    guesses = []
+    if "finetuned" in source:
+        guesses.append(classifiers.predict(tuned, pool))
+    if "label_spreading" in source:
+        partial = np.full(len(pool), semi_supervised.UNLABELED)
+        partial[given] = pool_labels[given]
+        option = _most_common(chosen["label_spreading"])
+        spreading = semi_supervised.LabelSpreading(neighbors=10, **option).fit(pool_codes, partial, len(names))
+        guesses.append(spreading.distributions)
+    guesses = np.mean(guesses, axis=0)  # "finetuned+label_spreading": the two averaged
+    last = c.rounds if method == "self_training" else int(method.removeprefix("self_training_round"))
+    for r in range(1, last + 1):
+        model, _ = _pseudo_labelled(ae, False, guesses, pool, pool_labels, given, given[:0], r, c, **common)
+        guesses = classifiers.predict(model, pool)
+    return model
+
+
+def _write_folder_outputs(user, model, pool_codes, held, c: Config, work, seed, echo) -> dict:
+    """predictions.csv and to_label.csv (see the module's docstring), and what metrics.json says of them.
+    `held`: per seed, the deployed method's probabilities on its held-out labels, and those labels."""
+    names, count = user.class_names, user.unlabeled
+    probabilities = classifiers.predict(model, user.images)
+    sure = predictions.sure_threshold(
+        np.concatenate([p for p, _ in held]).reshape(-1, len(names)), np.concatenate([t for _, t in held])
+    )
+    shown = probabilities[:count].copy()
+    given = np.flatnonzero(user.labels[:count] != labels.UNLABELED)
+    shown[given] = np.eye(len(names))[user.labels[given]]  # a file you labelled keeps your label
+    marks = predictions.is_sure(shown, sure["threshold"])
+    files = [os.path.basename(f) for f in user.files[:count]]
+    predictions.write_predictions(os.path.join(work, "predictions.csv"), files, names, shown, marks)
+    open_ = np.flatnonzero(user.labels[:count] == labels.UNLABELED)
+    chosen = predictions.choose_to_label(probabilities, pool_codes, open_, c.to_label, seed=seed)
+    predictions.write_to_label(
+        os.path.join(work, "to_label.csv"), [files[i] for i in chosen], names, probabilities[chosen]
+    )
+    rule = {
+        "validation": f"chosen on {sure['held_out']} held-out predictions",
+        "fixed": f"fixed: {sure['held_out']} held-out predictions are too few to choose one",
+        "none": f"none: no threshold made {sure['held_out']} held-out predictions 99% right",
+    }[sure["rule"]]
+    threshold = "-" if sure["threshold"] is None else f"{sure['threshold']:.4f}"
+    echo(
+        f"predictions.csv: {count} files, {int(marks[open_].sum())} of the {len(open_)} unlabeled sure "
+        f"(probability >= {threshold}, {rule}); to_label.csv: {len(chosen)} files"
+    )
+    found = {"sure": sure, "predictions": {"files": count, "labelled": len(given), "sure": int(marks[open_].sum())}}
+    if user.truth is not None:
+        truth = user.truth[:count]
+        scored = open_[truth[open_] != labels.UNLABELED]
+        right = probabilities[scored].argmax(axis=1) == truth[scored]
+        sure_right = right[marks[scored]]
+        found["truth"] = {
+            "files": len(scored),
+            "accuracy": float(right.mean()) if len(scored) else None,
+            "sure_files": len(sure_right),
+            "sure_accuracy": float(sure_right.mean()) if len(sure_right) else None,
+        }
+        if len(scored):
+            echo(
+                f"against --truth: {100 * right.mean():.1f}% of {len(scored)} files right; "
+                + (f"{100 * sure_right.mean():.1f}% of the {len(sure_right)} sure" if len(sure_right) else "none sure")
+            )
+    return found
 
 
 def _pseudo_labelled(
@@ -384,9 +622,11 @@ def _pseudo_labelled(
 
 
 def _summarise(results, ae_methods) -> dict:
+    """Mean +- std over seeds of each method's test accuracy (None without a test set) and validation accuracy."""
     metrics = {"accuracy": {}, "validation_accuracy": {}, "per_seed": {}}
     for method, by_seed in results.items():
-        metrics["accuracy"][method] = _mean_std([r["test"] for r in by_seed.values()])
+        tests = [r["test"] for r in by_seed.values()]
+        metrics["accuracy"][method] = None if None in tests else _mean_std(tests)
         metrics["validation_accuracy"][method] = _mean_std([r["validation"] for r in by_seed.values()])
         metrics["per_seed"][method] = {str(s): r["test"] for s, r in by_seed.items()}
     # Ties go to the later method in `ae_methods` (a later round has learned from more images).
@@ -399,10 +639,11 @@ def summary(metrics: dict) -> str:
     """The table printed at the end: every method, best first; the chosen autoencoder method is marked."""
     accuracy, validation = metrics["accuracy"], metrics["validation_accuracy"]
     lines = [f"{'method':30s} {'test accuracy %':>16s} {'validation %':>13s}"]
-    for name in sorted(accuracy, key=lambda m: accuracy[m]["mean"], reverse=True):
+    order = accuracy if all(accuracy.values()) else validation  # without a test set: by validation
+
+    for name in sorted(accuracy, key=lambda m: order[m]["mean"], reverse=True):
         mark = " <- best autoencoder (on validation)" if name == metrics["best_autoencoder"] else ""
-        lines.append(
-            f"{name:30s} {100 * accuracy[name]['mean']:9.1f} +- {100 * accuracy[name]['std']:3.1f} "
-            f"{100 * validation[name]['mean']:13.1f}{mark}"
-        )
+        test = accuracy[name]
+        shown = f"{100 * test['mean']:9.1f} +- {100 * test['std']:3.1f}" if test else f"{'-':>16s}"
+        lines.append(f"{name:30s} {shown} {100 * validation[name]['mean']:13.1f}{mark}")
     return "\n".join(lines)

@@ -4,9 +4,11 @@
     freeze(ae.encoder)                                          # then compile: the encoder stays as it is
     fit_classifier(classifier, images, labels, steps=300)
 
-The parts, one module each: `labels` (labelled subsets and label parsing, with the one-line errors),
-`classifier` (the head, freezing, fine-tuning with batch norm in inference mode), `augment` (small shifts
-and rotations), `semi_supervised` (label spreading in code space, pseudo-labels). Its baselines (logistic
+The parts, one module each: `labels` (labelled subsets and label parsing, and the user's folders of images
+with class subfolders or a `file,label` CSV, with the one-line errors), `classifier` (the head, freezing,
+fine-tuning with batch norm in inference mode), `augment` (small shifts and rotations), `semi_supervised`
+(label spreading in code space, pseudo-labels), `predictions` (labelling files, the threshold of a sure
+prediction, the files to label next, predictions.csv and to_label.csv). Its baselines (logistic
 regression on pixels and on PCA codes) are in `keras_ae.measure.baselines`, its pictures in `keras_ae.measure.plots`.
 """
 

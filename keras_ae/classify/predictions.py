@@ -90,3 +90,121 @@ def write_csv(path: str, result: Predictions) -> None:
     for row, p in zip(result.rows, result.probabilities, strict=True):
         writer.writerow([row["file"], row["label"], f"{row['probability']:.6f}", *(f"{v:.6f}" for v in p)])
     io.write_file(path, buffer.getvalue())
+
+
+# -- a run on the user's folders: predictions.csv (with the sure ones marked) and to_label.csv ------------------
+SURE_PRECISION = 0.99
+FALLBACK_THRESHOLD = 0.999  # when the held-out labels are too few to choose: conservative for a softmax net
+
+
+def sure_threshold(probabilities, true, precision: float = SURE_PRECISION, fallback: float = FALLBACK_THRESHOLD):
+    """The probability from which a prediction is marked sure, chosen on held-out labels, and how.
+
+    The rule: take the held-out predictions (images whose label the model did not train on), most probable
+    first, and the threshold is the lowest probability t such that the predictions at t or above, *counted
+    with one error more than they made*, are still `precision` right: (errors + 1) / (count + 1) <= 1 -
+    precision. The extra error is the caution a small sample needs: at 99%, t qualifies only with at least 99
+    held-out predictions at or above it and no error among them, or 199 with one, and so on.
+
+    Returns `{"threshold": t, "rule": ..., "held_out": n, "held_out_accuracy_above": ...}`, the rule being
+    `"validation"` (chosen as above), `"fixed"` (fewer than the `precision` needs, 99 at 99%: the held-out labels
+    are too few to choose, and `fallback` is used) or `"none"` (enough held-out labels, but no threshold makes
+    the predictions above it `precision` right: nothing is marked sure; threshold None).
+    """
+    probabilities = np.asarray(probabilities, np.float64).reshape(-1, np.shape(probabilities)[-1])
+    true = np.asarray(true).reshape(-1)
+    needed = int(np.ceil(1 / (1 - precision) - 1 - 1e-9))  # count + 1 >= 1 / (1 - precision) with no error
+    found = {"held_out": int(len(true)), "precision": precision}
+    if len(true) < needed:
+        return {**found, "threshold": fallback, "rule": "fixed"}
+    confidence = probabilities.max(axis=1)
+    order = np.argsort(-confidence, kind="stable")
+    errors = np.cumsum(probabilities.argmax(axis=1)[order] != true[order])
+    count = np.arange(1, len(order) + 1)
+    # only cut between different probabilities: everything at the threshold is sure, so it must count
+    last_of_value = np.r_[confidence[order][1:] != confidence[order][:-1], True]
+    ok = ((errors + 1) / (count + 1) <= 1 - precision + 1e-12) & last_of_value
+    if not ok.any():
+        return {**found, "threshold": None, "rule": "none"}
+    cut = int(np.flatnonzero(ok)[-1])
+    return {
+        **found,
+        "threshold": float(confidence[order][cut]),
+        "rule": "validation",
+        "held_out_sure": int(cut + 1),
+        "held_out_sure_accuracy": float(1 - errors[cut] / (cut + 1)),
+    }
+
+
+def is_sure(probabilities, threshold) -> np.ndarray:
+    """Which predictions are sure: their probability is at least `threshold` (none when it is None)."""
+    confidence = np.asarray(probabilities).max(axis=1)
+    return np.zeros(len(confidence), bool) if threshold is None else confidence >= threshold
+
+
+def margins(probabilities) -> np.ndarray:
+    """The top probability minus the second: near 0, the model hesitates between two classes."""
+    top2 = np.sort(np.asarray(probabilities), axis=1)[:, -2:]
+    return top2[:, 1] - top2[:, 0]
+
+
+def choose_to_label(probabilities, codes, candidates, count: int, seed: int = 0, pool_factor: int = 5):
+    """The `count` candidates whose labels should help most: the least sure, spread over the code space.
+
+    The `pool_factor * count` candidates with the smallest margins (`margins`) are grouped into `count`
+    clusters by k-means on their autoencoder codes (scaled to unit length, as label spreading sees them), and
+    each cluster gives its least sure member: files the model hesitates on, but no two from the same corner of
+    code space (ten near-copies of one confusing 4-or-9 teach little more than one of them). Returns indices
+    (into `probabilities`), least sure first; all the candidates when there are no more than `count`.
+    """
+    candidates = np.asarray(candidates, np.int64)
+    margin = margins(probabilities)
+    ranked = candidates[np.argsort(margin[candidates], kind="stable")]
+    if len(ranked) <= count or count < 1:
+        return ranked[: max(count, 0)]
+    uncertain = ranked[: max(count, pool_factor * count)]
+    import warnings
+
+    from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
+
+    points = np.asarray(codes, np.float64)[uncertain].reshape(len(uncertain), -1)
+    points = points / np.maximum(np.linalg.norm(points, axis=1, keepdims=True), 1e-12)
+    with warnings.catch_warnings():  # fewer distinct codes than clusters: filled up below
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clusters = KMeans(n_clusters=count, n_init=1, random_state=seed).fit_predict(points)
+    chosen = [uncertain[np.flatnonzero(clusters == k)[0]] for k in np.unique(clusters)]  # uncertain is sorted
+    if len(chosen) < count:  # identical codes can leave clusters empty: fill up with the next least sure
+        taken = set(chosen)
+        chosen += [i for i in uncertain if i not in taken][: count - len(chosen)]
+    return np.array(sorted(chosen, key=lambda i: margin[i]), np.int64)
+
+
+def _csv_text(header, rows) -> str:
+    import io as text_io
+
+    buffer = text_io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_predictions(path: str, files, class_names, probabilities, sure) -> None:
+    """`predictions.csv`: file, label, probability, sure (1 or 0), one row per file; written whole or not."""
+    from keras_ae import io
+
+    best = np.asarray(probabilities).argmax(axis=1)
+    rows = [
+        (f, class_names[b], f"{p[b]:.6f}", int(s)) for f, b, p, s in zip(files, best, probabilities, sure, strict=True)
+    ]
+    io.write_file(path, _csv_text(["file", "label", "probability", "sure"], rows))
+
+
+def write_to_label(path: str, files, class_names, probabilities) -> None:
+    """`to_label.csv`: file, predicted, probability: the files to label next, the most useful first."""
+    from keras_ae import io
+
+    best = np.asarray(probabilities).argmax(axis=1) if len(files) else []
+    rows = [(f, class_names[b], f"{p[b]:.6f}") for f, b, p in zip(files, best, probabilities, strict=True)]
+    io.write_file(path, _csv_text(["file", "predicted", "probability"], rows))

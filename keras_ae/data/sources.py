@@ -171,11 +171,9 @@ def _scan(files):
     return sizes, channels
 
 
-def folder(root: str, seed: int = 0, resize: tuple[int, int] | None = None) -> ImageData:
-    """A folder of PNG/JPEG files. Files are decoded in the tf.data pipeline, never all held in memory."""
-    files, labels, class_names = _list_images(root)
-    if not files:
-        raise UserError(f"{root} holds no image files ({', '.join(IMAGE_EXTENSIONS)})")
+def _pixel_reader(files, root: str, resize: tuple[int, int] | None):
+    """What the images of `files` become for training: `((height, width, channels), decode)`, `decode` a
+    tf.data map from a path to float32 pixels in [0, 1]. One size (or `resize`), grey if every file is grey."""
     sizes, file_channels = _scan(files)
     if resize is None:
         distinct = sorted(set(sizes))
@@ -208,6 +206,15 @@ def folder(root: str, seed: int = 0, resize: tuple[int, int] | None = None) -> I
             image = tf.image.resize(image, (height, width), antialias=True)
         return tf.ensure_shape(tf.clip_by_value(image, 0.0, 1.0), (height, width, channels))
 
+    return (height, width, channels), decode
+
+
+def folder(root: str, seed: int = 0, resize: tuple[int, int] | None = None) -> ImageData:
+    """A folder of PNG/JPEG files. Files are decoded in the tf.data pipeline, never all held in memory."""
+    files, labels, class_names = _list_images(root)
+    if not files:
+        raise UserError(f"{root} holds no image files ({', '.join(IMAGE_EXTENSIONS)})")
+    (height, width, channels), decode = _pixel_reader(files, root, resize)
     train_idx, val_idx = split_indices(len(files), seed)
     fits_in_memory = len(files) * height * width * channels * 4 < CACHE_LIMIT_BYTES
 
@@ -236,6 +243,15 @@ def folder(root: str, seed: int = 0, resize: tuple[int, int] | None = None) -> I
         class_names=class_names,
         info={"files": len(files)},
     )
+
+
+def read_files(files, name: str, resize: tuple[int, int] | None = None) -> np.ndarray:
+    """Image files -> float32 (N, H, W, C) in [0, 1], in the order given, each decoded (and resized) as
+    `folder` does for training; `name` is what an error about sizes names."""
+    shape, decode = _pixel_reader(files, name, resize)
+    ds = tf.data.Dataset.from_tensor_slices(np.array(files, dtype=str)).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+    parts = list(ds.batch(256).as_numpy_iterator())
+    return np.concatenate(parts) if parts else np.zeros((0, *shape), np.float32)
 
 
 def _count(ds: tf.data.Dataset) -> int:
