@@ -281,11 +281,11 @@ def measure(args) -> dict:
 
     # the digit U-Net of today's recipe, in 28x28 tiles
     if not args.skip_digits:
-        from keras_ae import inference
+        from keras_ae import io
         from keras_ae.denoise.tiling import apply_tiled
 
         path, where = digit_unet(args, work)
-        digit = inference.load_image_model(path)
+        digit = io.load_image_model(path)
         tile = digit.input_shape[:2]
         outputs = {}
         for (name, s), image in noisy.items():

@@ -38,6 +38,7 @@ _MOVED = {
     "baselines": "keras_ae.measure.baselines",
     "denoisers": "keras_ae.measure.filters",
     "evaluate": "keras_ae.measure.metrics",
+    "inference": "keras_ae.io",
     "judge": "keras_ae.generate.judge",
     "latent": "keras_ae.generate.latent",
     "noise": "keras_ae.denoise.noise",

@@ -79,9 +79,17 @@ def load_data(settings: DataSettings, **options):
 
 
 def configure(cls, config=None, settings: dict | None = None):
-    """`config` (or `cls()`) with `settings` replacing some of its fields; an unknown name is a TypeError."""
+    """`config` (or `cls()`) with `settings` replacing some of its fields; an unknown name is a TypeError.
+
+    An `export_dir` that the export at the end would refuse (a folder that is not an earlier export) is
+    refused here, before any training."""
     settings = settings or {}
-    return dataclasses.replace(config, **settings) if config is not None else cls(**settings)
+    config = dataclasses.replace(config, **settings) if config is not None else cls(**settings)
+    if getattr(config, "export_dir", None):
+        from keras_ae import export
+
+        export.check_target(config.export_dir, flag="--export-dir")
+    return config
 
 
 def as_dict(config) -> dict:

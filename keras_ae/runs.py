@@ -282,8 +282,11 @@ def resume_or_start(out: str, config: dict, echo=print, flag: str = "--out", inp
 @contextlib.contextmanager
 def run_folder(out: str, flag: str = "--out", inputs=(), ours=None):
     """`with run_folder(out) as work:` write into `work`; it becomes `out` only if the block succeeds,
-    and disappears if it fails (for work that cannot be resumed). `inputs` and `ours`: see `check_target`."""
+    and disappears if it fails (for work that cannot be resumed). `inputs` and `ours`: see `check_target`.
+    What a killed earlier run left in the working folder is removed first (under the lock), never mixed in."""
     work = prepare(out, flag, inputs, ours)
+    shutil.rmtree(work)
+    os.makedirs(work)
     try:
         yield work
     except BaseException:

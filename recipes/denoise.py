@@ -46,6 +46,7 @@ from keras_ae.data import patches as patchlib
 from keras_ae.defaults import DEFAULT_DATASET
 from keras_ae.denoise import noise as noises
 from keras_ae.errors import UserError
+from keras_ae.export import image_model
 from keras_ae.measure import filters as classical_filters
 from keras_ae.measure import plots
 from keras_ae.measure.metrics import psnr, ssim
@@ -138,7 +139,7 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
     # 2. A resumable working folder: each network trains in a subfolder of its own. On a cluster only the
     #    chief writes `out` and the export; the other workers write private copies.
     out = c.out
-    export_dir = c.export_dir and runs.own_path(c.export_dir)
+    export_dir = c.export_dir
     work = runs.resume_or_start(out, as_dict(c), echo)
 
     def train(name, model, pairs, loss="mse"):
@@ -309,7 +310,7 @@ def run_photos(c: Config, echo=print, verbose="auto") -> dict:
         train = batches(shots, blind_spot.SplitPairs(seed))
 
     out = c.out
-    export_dir = c.export_dir and runs.own_path(c.export_dir)
+    export_dir = c.export_dir
     work = runs.resume_or_start(out, as_dict(c), echo)
 
     def fit(name, model):
@@ -381,7 +382,9 @@ def run_photos(c: Config, echo=print, verbose="auto") -> dict:
 
     # 7. Export: a SavedModel and TFLite files whose `denoise` signature takes any size (padded inside).
     if export_dir:
-        export_photo_model(denoiser, export_dir, [central_crop(x, crop) for x in noisy_val], metrics, data.name)
+        info = {"dataset": data.name, "noise": metrics["noise"], "mode": metrics["mode"], "metrics": metrics}
+        calibration = [central_crop(x, crop) for x in noisy_val]
+        image_model.export_folder(denoiser, export_dir, calibration, info, flag="--export-dir")
     runs.commit(work, out)
     echo(summary(metrics) if metrics["psnr"] else "no clean images: nothing to measure against (see the pictures)")
     echo(f"wrote {out}/" + (f" and {export_dir}/" if export_dir else ""))
@@ -433,19 +436,6 @@ def bm3d_method(corrupt):
         return filters.bm3d(image, max(sigma, 1e-3))
 
     return "bm3d (estimated sigma)", estimated
-
-
-def export_photo_model(model, export_dir: str, calibration, metrics: dict, dataset: str) -> None:
-    from keras_ae.export import image_model
-
-    os.makedirs(export_dir, exist_ok=True)
-    image_model.write_saved_model(model, os.path.join(export_dir, "saved_model"))
-    image_model.write_tflite(model, os.path.join(export_dir, "model_float32.tflite"), "float32")
-    image_model.write_tflite(model, os.path.join(export_dir, "model_int8.tflite"), "int8", representative=calibration)
-    runs.write_json(
-        os.path.join(export_dir, "metadata.json"),
-        {"dataset": dataset, "noise": metrics["noise"], "mode": metrics["mode"], "metrics": metrics},
-    )
 
 
 def summary(metrics: dict) -> str:

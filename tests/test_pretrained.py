@@ -129,3 +129,28 @@ def test_keras_ae_denoise_without_model_uses_the_shipped_one(cli, tmp_path):
     out16, bits = io.read_image(tmp_path / "out" / "scan16.png")
     assert bits == 16
     assert psnr(out16[::-1, :, 0], clean) > psnr(noisy, clean) + 4
+
+
+def test_package_rebuilds_the_folder_and_keeps_the_model_card(tmp_path):
+    """`pretrained.package` (what the bench runs to ship a model) writes every form, lists them in
+    metadata.json, keeps the card a person wrote, and refuses a folder that is not such an export."""
+    from keras_ae import pretrained
+    from keras_ae.errors import UserError
+    from keras_ae.models.photo import photo_denoiser
+
+    model = photo_denoiser(filters=(4, 8))
+    source = str(tmp_path / "net.keras")
+    model.save(source)
+    folder = tmp_path / "photo-gray"
+    crops = [camera_crop(32)[1][..., None]]
+    first = pretrained.package(source, str(folder), info={"steps": 1})  # no calibration images: no int8 file
+    assert "model_int8.tflite" not in first["files"]
+    (folder / pretrained.CARD).write_text("# card\n")
+    meta = pretrained.package(source, str(folder), representative=crops, info={"steps": 2})
+    assert (folder / pretrained.CARD).read_text() == "# card\n"
+    assert {"model.keras", "model_float32.tflite", "model_int8.tflite"} <= set(meta["files"])
+    assert pretrained.CARD not in meta["files"] and meta["info"] == {"steps": 2}
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("x")
+    with pytest.raises(UserError, match="not an earlier export"):
+        pretrained.package(source, str(tmp_path / "mine"))

@@ -99,6 +99,17 @@ def test_a_folder_keras_ae_did_not_make_is_refused_and_kept(cli, models, tmp_pat
     assert listing(mine) == before and sorted(os.listdir(tmp_path)) == ["mine"]
 
 
+@pytest.mark.parametrize("recipe", ["denoise", "classify", "anomaly"])
+def test_a_recipe_refuses_a_foreign_export_folder_before_training(cli, tmp_path, recipe):
+    """The export comes last: a folder it would refuse is refused first, not after minutes of training."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my notes")
+    code, _, err = cli("recipe", recipe, "--export-dir", mine, "--out", tmp_path / "run")
+    assert_one_line_error(code, err, "--export-dir", str(mine))
+    assert sorted(os.listdir(tmp_path)) == ["mine"]  # no run folder: nothing was trained
+
+
 def test_overwrite_writes_keras_ae_files_into_a_foreign_folder_and_keeps_the_others(cli, models, tmp_path):
     mine = tmp_path / "mine"
     mine.mkdir()

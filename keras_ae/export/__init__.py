@@ -94,8 +94,6 @@ def export(
 
     out_dir = os.path.normpath(os.fspath(out_dir))
     check_target(out_dir, model_or_path)
-    if os.path.isdir(runs.partial_path(out_dir)):  # left over by a killed export: never mix it in
-        shutil.rmtree(runs.partial_path(out_dir), ignore_errors=True)
     with runs.run_folder(out_dir, flag="-o", ours=written_files) as work:  # removed if anything below fails
         saved_model_info = tflite_info = None
         if "saved_model" in formats:
@@ -174,7 +172,7 @@ def written_files(out_dir: str) -> list[str]:
     return sorted({FILE_NAME, *(name for name in names if name not in ("", ".", ".."))})
 
 
-def check_target(out_dir: str, source=None) -> None:
+def check_target(out_dir: str, source=None, flag: str = "-o") -> None:
     """Replace only what an export may replace: an earlier export or an empty folder, never the model's own
     run folder or an unrelated folder (`-o .` must not delete the working directory)."""
     from keras_ae.export.metadata import FILE_NAME
@@ -185,9 +183,9 @@ def check_target(out_dir: str, source=None) -> None:
         model = os.path.realpath(os.fspath(source))
         target = os.path.realpath(out_dir)
         if model == target or model.startswith(target + os.sep):
-            raise UserError(f"-o {out_dir}: that folder holds the model being exported; choose another")
+            raise UserError(f"{flag} {out_dir}: that folder holds the model being exported; choose another")
     if os.listdir(out_dir) and not os.path.isfile(os.path.join(out_dir, FILE_NAME)):
-        raise UserError(f"-o {out_dir}: exists and is not an earlier export (no {FILE_NAME}); choose another folder")
+        raise UserError(f"{flag} {out_dir}: exists and is not an earlier export (no {FILE_NAME}); choose another")
 
 
 def check_representative(data, input_shape) -> np.ndarray:

@@ -3,6 +3,7 @@
     from keras_ae.export import image_model
     image_model.write_saved_model(model, "out/saved_model")              # `denoise`: (batch, H, W, C), any H, W
     image_model.write_tflite(model, "out/model_float32.tflite", "float32")  # (1, H, W, C): resize the input
+    image_model.export_folder(model, "out", representative=crops)         # all of it, plus metadata.json
 
 A U-Net that halves the image k times only takes sizes that are multiples of 2**k. The exported signatures take
 any size: they pad the image by reflection up to the next multiple, run the model and crop the result back, then
@@ -23,11 +24,15 @@ import warnings
 
 import numpy as np
 
+from keras_ae import io
 from keras_ae.errors import UserError
 
 SIGNATURE = "denoise"
 INPUT_NAME = "images"
 OUTPUT_NAME = "images"
+KERAS_FILE = "model.keras"
+SAVED_MODEL = "saved_model"
+TFLITE_FILES = {"float32": "model_float32.tflite", "int8": "model_int8.tflite"}
 
 
 def size_multiple(model) -> int:
@@ -136,10 +141,62 @@ def write_tflite(model, path: str, mode: str = "float32", representative=None, m
             content = tflite.convert(source, [SIGNATURE], mode, feed)
     finally:
         shutil.rmtree(source, ignore_errors=True)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(content)
-    os.replace(tmp, path)
+    io.write_file(path, content)
+
+
+def export_folder(model, out_dir: str, representative=None, info: dict | None = None, flag: str = "-o") -> dict:
+    """The model in every form an app may want, in one folder; returns its metadata.json.
+
+    `model.keras`, `saved_model/` and `model_float32.tflite` (with `representative` also `model_int8.tflite`),
+    all taking any H and W, and `metadata.json`: the padding rule, sizes and sha256 of each file. The folder
+    is written whole or not at all; an earlier export there is replaced, files the user added (a model card)
+    are kept, and any other non-empty folder is refused (`keras_ae.export.check_target`).
+
+    Args:
+        model: a Keras image-to-image model of plain layers, H and W free.
+        out_dir: the folder.
+        representative: noisy (H, W, C) images that calibrate the int8 file; None leaves it out.
+        info: JSON-able facts kept in metadata.json under `info` (training data, noise, metrics).
+        flag: the option `out_dir` came from, for error messages.
+    """
+    from keras_ae import export, runs
+    from keras_ae.export import metadata as meta
+
+    channels = check_image_model(model)
+    multiple = size_multiple(model)
+    out_dir = os.path.normpath(out_dir)
+    export.check_target(out_dir, flag=flag)
+    with runs.run_folder(out_dir, flag=flag, ours=export.written_files) as work:
+        model.save(os.path.join(work, KERAS_FILE))
+        write_saved_model(model, os.path.join(work, SAVED_MODEL), multiple)
+        modes = ("float32", "int8") if representative is not None else ("float32",)
+        for mode in modes:
+            write_tflite(model, os.path.join(work, TFLITE_FILES[mode]), mode, representative, multiple)
+        result = {
+            "format_version": meta.FORMAT_VERSION,
+            "model": os.path.basename(out_dir),
+            "input": {
+                "shape": [None, None, None, channels],
+                "dtype": "float32",
+                "range": [0.0, 1.0],
+                "size_multiple_of_model_keras": multiple,
+                "padding": f"the saved_model and tflite signatures reflect-pad H and W up to a multiple of {multiple} "
+                "and crop the output back; model.keras does not (keras_ae.export.image_model.predict_any_size does)",
+                "min_size": multiple,
+            },
+            "output": "the denoised image, same shape, clipped to [0, 1] in the signatures",
+            "signature": SIGNATURE,
+            "tflite_input": {
+                "shape": [1, 1, 1, channels],
+                "resize": "interpreter.resize_tensor_input(index, (1, H, W, C)), then allocate_tensors()",
+            },
+            "parameters": int(model.count_params()),
+            "versions": meta.versions(),
+            "info": dict(info or {}),
+            "files": meta.file_table(work),
+        }
+        runs.write_json(os.path.join(work, meta.FILE_NAME), result)
+    return result
 
 
 def run_tflite(interpreter, image: np.ndarray) -> np.ndarray:
@@ -179,7 +236,7 @@ def from_keras_model(model, source: str = "model") -> AnySizeModel:
 
 def load_any_size(path: str) -> AnySizeModel | None:
     """The model at `path` (a `.keras` file, a SavedModel or an export folder holding one) when it takes any
-    H and W; None when it takes one fixed size (those go through `keras_ae.inference.load_image_model`)."""
+    H and W; None when it takes one fixed size (those go through `keras_ae.io.load_image_model`)."""
     path = os.fspath(path)
     saved_model = os.path.join(path, "saved_model") if os.path.isdir(os.path.join(path, "saved_model")) else path
     if os.path.isfile(os.path.join(saved_model, "saved_model.pb")):

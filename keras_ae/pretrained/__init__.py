@@ -22,13 +22,11 @@ from __future__ import annotations
 import os
 
 from keras_ae.errors import UserError
+from keras_ae.export.image_model import KERAS_FILE, SAVED_MODEL, TFLITE_FILES  # noqa: F401 (the folder's names)
 
 PHOTO_GRAY = "photo-gray"
 MODELS = (PHOTO_GRAY,)
 ROOT = os.path.dirname(os.path.abspath(__file__))
-KERAS_FILE = "model.keras"
-SAVED_MODEL = "saved_model"
-TFLITE_FILES = {"float32": "model_float32.tflite", "int8": "model_int8.tflite"}
 CARD = "MODEL_CARD.md"
 # Images below this many pixels a side cannot be reflect-padded to the model's multiple of 4.
 MIN_SIZE = 4
@@ -46,9 +44,9 @@ def path(name: str = PHOTO_GRAY) -> str:
 
 def load(name: str = PHOTO_GRAY):
     """The shipped Keras model (safe mode: no code is loaded from the file)."""
-    import keras
+    from keras_ae import io
 
-    return keras.saving.load_model(os.path.join(path(name), KERAS_FILE), safe_mode=True, compile=False)
+    return io.load_keras_model(os.path.join(path(name), KERAS_FILE))
 
 
 def denoise(image, model=None):
@@ -68,84 +66,18 @@ def package(model_path: str, out_dir: str | None = None, representative=None, in
 
     Args:
         model_path: the `.keras` file (plain Keras layers, H and W free).
-        out_dir: the folder, `keras_ae/pretrained/photo-gray` by default; replaced whole once complete
-            (MODEL_CARD.md, written by the bench, is kept).
+        out_dir: the folder, `keras_ae/pretrained/photo-gray` by default; replaced once complete, but for
+            MODEL_CARD.md (written by the bench, not listed in metadata.json, so kept).
         representative: noisy (H, W, 1) images that calibrate the int8 file.
         info: JSON-able facts kept in metadata.json (training data, noise, time).
     """
-    import shutil
-
-    import keras
-
-    from keras_ae import runs
+    from keras_ae import io
     from keras_ae.export import image_model
-    from keras_ae.export import metadata as meta
 
-    out_dir = os.path.normpath(out_dir or os.path.join(ROOT, PHOTO_GRAY))
-    model = keras.saving.load_model(model_path, safe_mode=True, compile=False)
-    channels = image_model.check_image_model(model)
-    multiple = image_model.size_multiple(model)
-    old_card = os.path.join(out_dir, CARD)
-    card = None
-    if os.path.isfile(old_card):
-        with open(old_card, encoding="utf-8") as f:
-            card = f.read()
-    work = runs.partial_path(out_dir)
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    try:
-        model.save(os.path.join(work, KERAS_FILE))  # loaded without compile: no optimizer state
-        image_model.write_saved_model(model, os.path.join(work, SAVED_MODEL), multiple)
-        for mode, name in TFLITE_FILES.items():
-            image_model.write_tflite(model, os.path.join(work, name), mode, representative, multiple)
-        if card is not None:
-            with open(os.path.join(work, CARD), "w", encoding="utf-8") as f:
-                f.write(card)
-        result = {
-            "format_version": meta.FORMAT_VERSION,
-            "model": os.path.basename(out_dir),
-            "input": {
-                "shape": [None, None, None, channels],
-                "dtype": "float32",
-                "range": [0.0, 1.0],
-                "size_multiple_of_model_keras": multiple,
-                "padding": f"the saved_model and tflite signatures reflect-pad H and W up to a multiple of {multiple} "
-                "and crop the output back; model.keras does not (keras_ae.pretrained.denoise does)",
-                "min_size": MIN_SIZE,
-            },
-            "output": "the denoised image, same shape, clipped to [0, 1] in the signatures",
-            "signature": image_model.SIGNATURE,
-            "tflite_input": {
-                "shape": [1, 1, 1, channels],
-                "resize": "interpreter.resize_tensor_input(index, (1, H, W, C)), then allocate_tensors()",
-            },
-            "parameters": int(model.count_params()),
-            "versions": meta.versions(),
-            "info": dict(info or {}),
-            # the card is rewritten by the bench after packaging, so it is not checksummed
-            "files": {k: v for k, v in meta.file_table(work).items() if k != CARD},
-        }
-        runs.write_json(os.path.join(work, meta.FILE_NAME), result)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    _swap_in(work, out_dir)
-    return result
-
-
-def _swap_in(work: str, out_dir: str) -> None:
-    """Replace `out_dir` by the finished `work` folder with two renames (no run marker: this is package data)."""
-    import shutil
-    import tempfile
-
-    old = None
-    if os.path.exists(out_dir):
-        old = tempfile.mkdtemp(prefix=os.path.basename(out_dir) + ".old-", dir=os.path.dirname(out_dir))
-        os.rmdir(old)
-        os.rename(out_dir, old)
-    os.rename(work, out_dir)
-    if old:
-        shutil.rmtree(old, ignore_errors=True)
+    model = io.load_keras_model(model_path, flag="--package-model")
+    return image_model.export_folder(
+        model, out_dir or os.path.join(ROOT, PHOTO_GRAY), representative, info, flag="pretrained.package"
+    )
 
 
 def sizes(name: str = PHOTO_GRAY) -> dict[str, int]:
