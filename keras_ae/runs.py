@@ -204,12 +204,15 @@ def commit(work: str, out: str, ours=None) -> str:
     try:
         files = sorted(name for name in os.listdir(work) if name != MARKER)
         owned = ours(out) if ours is not None else None
-        if ours is not None and (not os.path.exists(out) or owned or not os.listdir(out)):
+        here = _inside(os.getcwd(), os.path.abspath(out))  # never rename the folder a user stands in
+        if ours is not None and here and os.path.exists(out):
+            _merge(work, out, files, owned, mark=False)
+        elif ours is not None and (not os.path.exists(out) or owned or not os.listdir(out)):
             _swap(work, out, None, owned)
         elif not os.path.exists(out):
             _mark(work, files)
             os.rename(work, out)
-        elif is_ours(out) and not _inside(os.getcwd(), os.path.abspath(out)):
+        elif is_ours(out) and not here:
             _swap(work, out, files)
         else:
             _merge(work, out, files)
@@ -246,10 +249,11 @@ def _swap(work: str, out: str, files, owned=None) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _merge(work: str, out: str, files) -> None:
+def _merge(work: str, out: str, files, owned=None, mark: bool = True) -> None:
     """Write into a folder file by file (one the user let us into with --overwrite, or one holding the
-    working folder): keras-ae's names are replaced, its stale files removed, nothing else touched."""
-    stale = set(written_files(out)) - set(files)
+    working folder): keras-ae's names are replaced, its stale files removed, nothing else touched.
+    `owned`/`mark`: as in `_swap`, for outputs that list their own files."""
+    stale = set(written_files(out) if owned is None else owned) - set(files)
     for name in files:
         target = os.path.join(out, name)
         if os.path.isdir(target) and not os.path.islink(target) and os.path.isdir(os.path.join(work, name)):
@@ -262,7 +266,8 @@ def _merge(work: str, out: str, files) -> None:
         else:
             with contextlib.suppress(OSError):
                 os.remove(path)
-    _mark(out, files)
+    if mark:
+        _mark(out, files)
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -178,6 +178,21 @@ def test_a_re_export_replaces_its_own_files_and_keeps_what_the_user_added(cli, m
     assert sorted(os.listdir(tmp_path)) == ["exported"]
 
 
+def test_a_re_export_into_the_folder_the_user_stands_in_keeps_that_folder(cli, models, tmp_path, monkeypatch):
+    """`-o .` inside an earlier export: its files are replaced one by one, the folder itself is never renamed
+    (the user's shell would be left in a deleted folder)."""
+    out = tmp_path / "exported"
+    code, _, err = cli("export", models / "flat.keras", "-o", out, "--format", "tflite", "--quantize", "float32")
+    assert code == 0, err
+    (out / "notes.txt").write_text("my notes")
+    inode = os.stat(out).st_ino
+    monkeypatch.chdir(out)
+    code, _, err = cli("export", models / "flat.keras", "-o", ".", "--format", "saved_model")
+    assert code == 0, err
+    assert os.stat(out).st_ino == inode and os.path.samefile(os.getcwd(), out)
+    assert sorted(os.listdir(out)) == ["metadata.json", "notes.txt", "saved_model"]  # the old .tflite went
+
+
 SINGLE_FILE_COMMANDS = {  # each command's arguments but --model and -o
     "score": "{tmp}/scores.npy",
     "classify": "{image}",
