@@ -16,9 +16,15 @@ this recipe measures the naive version *and* what does win, beside the baselines
   encoder with a new head, with +-2 px shifts and +-10 degree rotations; each further round
   (`self_training_round2`, ..., the last one `self_training`) trains afresh on the previous network's own
   surest guesses, more of them;
+* `joint`: the classifier and the autoencoder trained together (`keras_ae.classify.joint`): the pretrained
+  encoder under a new head learns from the labelled images and, FixMatch-style, from its own sure guesses
+  (probability >= `--joint-threshold`) of gently shifted unlabeled images as targets for the same images
+  strongly moved and cut, while its decoder goes on rebuilding masked unlabeled images (that loss weighted by
+  `--joint-reconstruction`); `--joint-steps` steps of 32 labelled and `--joint-ratio` x 32 unlabeled images;
 * baselines: `scratch` (the same network, randomly initialised, trained on the labelled images with the same
   augmentation), `scratch_self_training` (the same rounds, seeded by scratch's own guesses),
-  `logreg_pixels` and `pca_logreg` (PCA of the code's width fitted on the unlabeled images).
+  `scratch_consistency` (`joint` from random weights with no reconstruction: the same augmentation, steps
+  and schedule), `logreg_pixels` and `pca_logreg` (PCA of the code's width fitted on the unlabeled images).
 
 Each seed draws a different labelled set (`--labels-per-class` of every class) and a disjoint validation set
 (`--validation-per-class`) from the training split; the data's validation split is the test set and is used
@@ -80,7 +86,7 @@ import tensorflow as tf
 from keras_ae import data as datasets
 from keras_ae import runs, training
 from keras_ae.classify import classifier as classifiers
-from keras_ae.classify import labels, predictions, semi_supervised
+from keras_ae.classify import joint, labels, predictions, semi_supervised
 from keras_ae.classify.augment import ShiftRotate
 from keras_ae.config import TrainingSettings, as_dict, configure, setting
 from keras_ae.denoise import noise as noises
@@ -89,8 +95,15 @@ from keras_ae.measure import baselines, plots
 from keras_ae.models import build, load
 
 ROUNDS = tuple(f"self_training_round{r}" for r in range(1, 10))
-AE_METHODS = ("frozen", "finetuned", "label_spreading", *ROUNDS, "self_training")
-BASELINES = ("scratch", *(f"scratch_{r}" for r in ROUNDS), "scratch_self_training", "logreg_pixels", "pca_logreg")
+AE_METHODS = ("frozen", "finetuned", "label_spreading", *ROUNDS, "self_training", "joint")
+BASELINES = (
+    "scratch",
+    *(f"scratch_{r}" for r in ROUNDS),
+    "scratch_self_training",
+    "scratch_consistency",
+    "logreg_pixels",
+    "pca_logreg",
+)
 CURVE_METHODS = ("frozen", "label_spreading", "logreg_pixels", "pca_logreg")
 AE_SETTINGS = ("bottleneck", "filters", "mask", "epochs", "batch_size", "learning_rate", "resize")
 
@@ -129,6 +142,12 @@ class Config(TrainingSettings):
     rounds: int = setting(2, "Self-training rounds (0: none).")
     round_epochs: int = setting(4, "Epochs over the pseudo-labelled set per round.")
     pseudo_fractions: tuple[float, ...] = setting((0.6, 0.85), "Pool share pseudo-labelled per round.", cli=False)
+    joint_steps: int = setting(
+        0, "Steps of joint training (joint, and scratch_consistency beside it; 0: neither, too slow for 2 cores)."
+    )
+    joint_ratio: int = setting(3, "Joint training: unlabeled images per labelled image in a batch.")
+    joint_threshold: float = setting(0.95, "Joint training: the pseudo-label's least probability.")
+    joint_reconstruction: float = setting(1.0, "Joint training: the weight of the masked autoencoder's loss.")
     curve: tuple[int, ...] = setting((1, 5, 10, 50, 100), "Labels per class for the plot (none: off).")
     pretrained: str | None = setting(None, "An autoencoder.keras another run pretrained.", cli=False)
     out: str = setting("runs/classify", "Run folder.")
@@ -275,6 +294,15 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
             model, pool[labeled], pool_labels[labeled], c.scratch_steps, 32, c.learning_rate, augment, seed
         )
         self_train("scratch_", network("scratch", model), from_scratch=True)
+
+        # 3e. Joint training: the autoencoder's encoder under a new head, trained on the labelled images and
+        #     on its own sure guesses of the unlabeled ones (consistency) while the decoder keeps rebuilding
+        #     masked images; and the same from random weights without the decoder (the baseline).
+        if c.joint_steps:
+            unlabeled = np.setdiff1d(np.arange(len(pool)), validation)  # validation images stay unseen
+            for method, from_scratch in (("joint", False), ("scratch_consistency", True)):
+                model = _joint(ae, from_scratch, pool[labeled], pool_labels[labeled], pool[unlabeled], c, seed, names)
+                network(method, model)
         which = "test" if has_test else "validation"
         line = ", ".join(f"{m} {100 * results[m][seed][which]:.1f}" for m in results)
         echo(f"seed {seed} ({time.perf_counter() - tick:.0f} s): {which} accuracy % {line}")
@@ -358,6 +386,10 @@ def _check_settings(c: Config):
         raise UserError(f"--rounds must be 0 or more, got {c.rounds}")
     if c.rounds and (not fractions or any(not 0 < f <= 1 for f in fractions)):
         raise UserError(f"--pseudo-fractions must be fractions in (0, 1], got {fractions}")
+    if c.joint_steps < 0:
+        raise UserError(f"--joint-steps must be 0 or more, got {c.joint_steps}")
+    if c.joint_steps:
+        joint.check_joint_settings(c.joint_threshold, c.joint_reconstruction, c.joint_steps, c.joint_ratio)
     if c.validation_per_class < 1:
         raise UserError(f"--validation-per-class must be at least 1, got {c.validation_per_class}")
     return seeds
@@ -528,6 +560,8 @@ def _refit(method, ae, pool, pool_labels, pool_codes, chosen, c: Config, seed, n
     """`method` (a network) trained again as the seeds trained it, on every label of `pool_labels` (the
     held-out ones too), with the settings the validation labels chose for most seeds."""
     given = np.flatnonzero(pool_labels != labels.UNLABELED)
+    if method == "joint":
+        return _joint(ae, False, pool[given], pool_labels[given], pool, c, seed, names, verbose)
     common = {"names": names, "augment": augment, "verbose": verbose}
     model = _frozen(ae, pool[given], pool_labels[given], c.head_steps, seed, **common)
     if method == "frozen":
@@ -552,6 +586,26 @@ def _refit(method, ae, pool, pool_labels, pool_codes, chosen, c: Config, seed, n
         model, _ = _pseudo_labelled(ae, False, guesses, pool, pool_labels, given, given[:0], r, c, **common)
         guesses = classifiers.predict(model, pool)
     return model
+
+
+def _joint(ae, from_scratch, images, image_labels, unlabeled, c: Config, seed, names, verbose=0):
+    """The classifier of joint training (`keras_ae.classify.joint`): from the autoencoder with its
+    reconstruction loss weighted by --joint-reconstruction, or (`from_scratch`) from random weights without it."""
+    weight = 0.0 if from_scratch else c.joint_reconstruction
+    model = joint.build_joint(
+        ae.encoder,
+        ae.decoder,
+        names,
+        initialize=from_scratch,
+        threshold=c.joint_threshold,
+        reconstruction_weight=weight,
+        mask=c.mask,
+        seed=seed,
+    )
+    joint.fit_joint(
+        model, images, image_labels, unlabeled, c.joint_steps, 32, c.joint_ratio, c.learning_rate, seed, verbose
+    )
+    return model.classifier
 
 
 def _write_folder_outputs(user, model, pool_codes, held, c: Config, work, seed, echo) -> dict:

@@ -14,8 +14,8 @@ from conftest import assert_one_line_error
 from PIL import Image
 
 from keras_ae.classify import classifier as classifiers
-from keras_ae.classify import labels, semi_supervised
-from keras_ae.classify.augment import ShiftRotate
+from keras_ae.classify import joint, labels, semi_supervised
+from keras_ae.classify.augment import ShiftRotate, StrongAugment, WeakAugment
 from keras_ae.errors import UserError
 from keras_ae.models import build
 
@@ -77,6 +77,74 @@ def test_shift_rotate_moves_pixels_by_at_most_the_limits():
     assert rows.min() >= 10 - 3 and rows.max() <= 17 + 3 and cols.min() >= 13 - 4 and cols.max() <= 14 + 4
 
 
+def test_strong_augment_moves_and_cuts_only_in_training():
+    images = np.random.default_rng(0).uniform(size=(6, 28, 28, 1)).astype(np.float32)
+    strong = StrongAugment(cutout=10, seed=3)
+    np.testing.assert_array_equal(strong(images).numpy(), images)
+    np.testing.assert_array_equal(WeakAugment(seed=1)(images).numpy(), images)
+    first, second = strong(images, training=True).numpy(), strong(images, training=True).numpy()
+    assert first.shape == images.shape and not np.allclose(first, second)  # every call draws anew
+    assert all((image == 0).sum() >= 25 for image in first)  # a cutout square, at least its quarter in a corner
+    restored = StrongAugment.from_config(strong.get_config())
+    assert (restored.shift, restored.cutout, restored.thickness) == (strong.shift, 10, strong.thickness)
+
+
+def _tiny_joint(weight, initialize=False, **options):
+    ae = build("conv", (8, 8, 1), 8, filters=(8,), dense_units=16)
+    small = {"weak": WeakAugment(shift=1, seed=1), "strong": StrongAugment(2, 15, cutout=3, seed=2)}
+    return joint.build_joint(
+        ae.encoder, ae.decoder, NAMES, initialize, hidden=16, reconstruction_weight=weight, seed=0, **small, **options
+    )
+
+
+def test_joint_training_lowers_its_loss_on_digits():
+    x, y = _digits()
+    keras.utils.set_random_seed(0)
+    model = _tiny_joint(1.0, threshold=0.5)
+    history = joint.fit_joint(model, x[:100], y[:100], x[100:], 60, 32, 2, 3e-3)
+    assert history["loss"][-1] < 0.8 * history["loss"][0]
+    assert history["reconstruction"][-1] < history["reconstruction"][0]
+    assert history["supervised"][-1] < history["supervised"][0]
+    assert history["confident"][-1] > 0  # some unlabeled images already teach through consistency
+    accuracy = np.mean(classifiers.predict(model.classifier, x[1000:]).argmax(axis=1) == y[1000:])
+    assert accuracy > 0.3
+
+
+def test_joint_training_without_reconstruction_leaves_the_decoder_alone():
+    x, y = _digits()
+    model = _tiny_joint(0.0, initialize=True)
+    decoder, encoder = _weights(model.decoder), _weights(model.encoder)
+    history = joint.fit_joint(model, x[:50], y[:50], x[50:400], 10, 16, 2)
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(decoder, _weights(model.decoder), strict=True))
+    assert any(not np.array_equal(a, b) for a, b in zip(encoder, _weights(model.encoder), strict=True))
+    assert history["reconstruction"] == [0.0] * len(history["loss"])
+
+
+def test_a_joint_model_saves_and_loads_in_safe_mode(tmp_path):
+    x, y = _digits()
+    model = _tiny_joint(0.5, threshold=0.9)
+    joint.fit_joint(model, x[:50], y[:50], x[50:300], 4, 16, 2)
+    model.save(tmp_path / "joint.keras")
+    loaded = keras.models.load_model(tmp_path / "joint.keras", safe_mode=True)
+    assert isinstance(loaded, joint.JointClassifier)
+    assert (loaded.threshold, loaded.reconstruction_weight, loaded.strong.cutout) == (0.9, 0.5, 3)
+    np.testing.assert_allclose(loaded(x[:20]).numpy(), model(x[:20]).numpy(), atol=1e-6)
+    np.testing.assert_allclose(loaded.decoder(np.ones((2, 8))).numpy(), model.decoder(np.ones((2, 8))).numpy())
+    assert classifiers.class_names_of(loaded.classifier) == NAMES
+
+
+def test_joint_settings_are_refused_in_one_line(cli, tmp_path):
+    with pytest.raises(UserError, match=r"--joint-threshold must be in \(0, 1\], got 0"):
+        _tiny_joint(1.0, threshold=0)
+    with pytest.raises(UserError, match="--joint-reconstruction must be 0 or more, got -1"):
+        _tiny_joint(-1.0)
+    args = ("recipe", "classify", "--dataset", "digits", "--epochs", "1", "--out", tmp_path / "run", "--no-export")
+    assert_one_line_error(*cli(*args, "--joint-threshold", "1.5")[::2], "--joint-threshold must be in (0, 1]")
+    assert_one_line_error(*cli(*args, "--joint-ratio", "0")[::2], "--joint-ratio must be at least 1, got 0")
+    assert_one_line_error(*cli(*args, "--joint-steps", "-1")[::2], "--joint-steps must be 0 or more")
+    assert not os.path.exists(tmp_path / "run")
+
+
 def test_label_spreading_and_pseudo_labels_on_separated_clusters():
     rng = np.random.default_rng(0)
     centres = np.eye(3) * 10
@@ -132,6 +200,8 @@ TINY = {
     "scratch_steps": 10,
     "rounds": 1,
     "round_epochs": 1,
+    "joint_steps": 4,
+    "joint_ratio": 1,
     "curve": (1,),
 }
 
@@ -156,17 +226,18 @@ def test_recipe_reports_every_method_over_seeds(classify_run):
     with open(os.path.join(out, "metrics.json")) as f:
         saved = json.load(f)
     expected = {"frozen", "finetuned", "label_spreading", "self_training", "scratch", "scratch_self_training"}
+    expected |= {"joint", "scratch_consistency"}
     assert expected | {"logreg_pixels", "pca_logreg"} <= set(saved["accuracy"])
     for value in saved["accuracy"].values():
         assert set(value) == {"mean", "std"} and 0.0 <= value["mean"] <= 1.0
-    assert saved["best_autoencoder"] in {"frozen", "finetuned", "label_spreading", "self_training"}
+    assert saved["best_autoencoder"] in {"frozen", "finetuned", "label_spreading", "self_training", "joint"}
     assert saved["accuracy"]["logreg_pixels"]["mean"] > 0.5  # 3 labels per class of 8x8 digits
     assert set(saved["curve"]["label_spreading"]) == {"1", "3"}
     assert saved["per_seed"]["scratch"].keys() == {"0", "1"}
     # the first round's guesses came from the source best on the validation labels, one choice per seed
     sources = saved["settings"]["self_training_source"]
     assert len(sources) == 2 and set(sources) <= {"finetuned+label_spreading", "finetuned", "label_spreading"}
-    assert saved["exported"] in {"frozen", "finetuned", "self_training"}
+    assert saved["exported"] in {"frozen", "finetuned", "self_training", "joint"}
 
 
 def test_best_autoencoder_is_chosen_on_validation_and_ties_go_to_the_later_round():
