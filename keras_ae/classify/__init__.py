@@ -6,9 +6,11 @@
 
 The parts, one module each: `labels` (labelled subsets and label parsing, and the user's folders of images
 with class subfolders or a `file,label` CSV, with the one-line errors), `classifier` (the head, freezing,
-fine-tuning with batch norm in inference mode), `augment` (small shifts and rotations), `semi_supervised`
-(label spreading in code space, pseudo-labels), `predictions` (labelling files, the threshold of a sure
-prediction, the files to label next, predictions.csv and to_label.csv). Its baselines (logistic
+fine-tuning with batch norm in inference mode), `augment` (small shifts and rotations; the weak and strong
+views of consistency training), `semi_supervised` (label spreading in code space, pseudo-labels), `joint`
+(the classifier and the autoencoder trained together: consistency on unlabeled images plus reconstruction),
+`predictions` (labelling files, the threshold of a sure prediction, the files to label next, predictions.csv
+and to_label.csv). Its baselines (logistic
 regression on pixels and on PCA codes) are in `keras_ae.measure.baselines`, its pictures in `keras_ae.measure.plots`.
 """
 
