@@ -44,6 +44,7 @@ from keras_ae import runs, training
 from keras_ae.config import TrainingSettings, as_dict, configure, setting
 from keras_ae.data import patches as patchlib
 from keras_ae.defaults import DEFAULT_DATASET
+from keras_ae.denoise import classical
 from keras_ae.denoise import noise as noises
 from keras_ae.errors import UserError
 from keras_ae.export import image_model
@@ -60,7 +61,6 @@ PHOTO_NOISE = "gaussian:0.1"  # sigma 25.5 on the 0..255 scale, the classic benc
 PHOTO_EPOCHS = 5  # of at most PHOTO_STEPS_PER_EPOCH steps: about 5 minutes of training on 2 AVX2 cores
 PHOTO_STEPS_PER_EPOCH = 64
 PHOTO_PATCH = 64
-TUNE_CROP = 192  # photos: classical filters are tuned on central crops of the validation images (1/4 the time)
 
 
 @dataclass(kw_only=True)
@@ -268,7 +268,7 @@ def run_photos(c: Config, echo=print, verbose="auto") -> dict:
     train_images, val_images = data.train, data.validation
     patchlib.check_patch(train_images, patch)
     clean_val = val_images.all() if synthetic else None
-    noisy_val = noisy_copies(corrupt, clean_val, seed) if synthetic else val_images.all()
+    noisy_val = classical.noisy_copies(corrupt, clean_val, seed) if synthetic else val_images.all()
     echo(
         f"data: {data.name}, {len(train_images)} train / {len(val_images)} validation images of mixed sizes "
         f"({min(min(s) for s in train_images.sizes)} to {max(max(s) for s in train_images.sizes)} px); "
@@ -289,7 +289,9 @@ def run_photos(c: Config, echo=print, verbose="auto") -> dict:
     elif mode == "n2v":  # noisy images only: blind-spot masking (keras_ae.denoise.blind_spot)
         noisy_train = train_images
         if synthetic:
-            noisy_train = patchlib.from_arrays(noisy_copies(corrupt, train_images.all(), seed + 1), train_images.names)
+            noisy_train = patchlib.from_arrays(
+                classical.noisy_copies(corrupt, train_images.all(), seed + 1), train_images.names
+            )
         masking = blind_spot.Noise2VoidPairs(seed=seed)
         train, validation = batches(noisy_train, masking), masking.fixed(val_noisy_crops, seed)
     else:  # n2n: (shot A, shot B) of the same patch
@@ -302,8 +304,8 @@ def run_photos(c: Config, echo=print, verbose="auto") -> dict:
             )
             validation = blind_spot.split_pairs(val_shots)
         else:
-            first = noisy_copies(corrupt, train_images.all(), seed + 1)
-            second = noisy_copies(corrupt, train_images.all(), seed + 2)
+            first = classical.noisy_copies(corrupt, train_images.all(), seed + 1)
+            second = classical.noisy_copies(corrupt, train_images.all(), seed + 2)
             stacked = [np.concatenate(shot, axis=-1) for shot in zip(first, second, strict=True)]
             shots = patchlib.ImageSet(train_images.names, train_images.sizes, 2 * train_images.channels, stacked)
             validation = (val_noisy_crops, corrupt.apply_fixed(val_crops, seed + 8))
@@ -338,10 +340,10 @@ def run_photos(c: Config, echo=print, verbose="auto") -> dict:
     #    crops, for time), BM3D when the `bm3d` package is installed, and with `--compare all` the same network
     #    trained with clean targets (what the clean images are worth, for n2v and n2n).
     if synthetic and compare != "none":
-        classical = tune_classical(noisy_val, clean_val, names=None if compare == "all" else ESSENTIAL_FILTERS)
-        for name, method in classical.items():
+        tuned = classical.tune(noisy_val, clean_val, names=None if compare == "all" else ESSENTIAL_FILTERS)
+        for name, method in tuned.items():
             outputs[name] = [method(x[None])[0] for x in noisy_val]
-        bm3d = bm3d_method(corrupt)
+        bm3d = classical.bm3d_method(corrupt)
         if bm3d is not None:
             echo("running BM3D on the validation images")
             outputs[bm3d[0]] = [bm3d[1](x) for x in noisy_val]
@@ -374,7 +376,7 @@ def run_photos(c: Config, echo=print, verbose="auto") -> dict:
     if synthetic:
         title = f"{corrupt}: noisy {metrics['psnr']['noisy']:.1f} dB -> {metrics['psnr'][model_name]:.1f} dB"
     plots.image_rows(
-        {name: np.stack([central_crop(x, crop) for x in images]) for name, images in rows.items() if images},
+        {name: np.stack([classical.central_crop(x, crop) for x in images]) for name, images in rows.items() if images},
         os.path.join(work, "denoise_grid.png"),
         title=title,
     )
@@ -383,7 +385,7 @@ def run_photos(c: Config, echo=print, verbose="auto") -> dict:
     # 7. Export: a SavedModel and TFLite files whose `denoise` signature takes any size (padded inside).
     if export_dir:
         info = {"dataset": data.name, "noise": metrics["noise"], "mode": metrics["mode"], "metrics": metrics}
-        calibration = [central_crop(x, crop) for x in noisy_val]
+        calibration = [classical.central_crop(x, crop) for x in noisy_val]
         image_model.export_folder(denoiser, export_dir, calibration, info, flag="--export-dir")
     runs.commit(work, out)
     echo(summary(metrics) if metrics["psnr"] else "no clean images: nothing to measure against (see the pictures)")
@@ -393,49 +395,6 @@ def run_photos(c: Config, echo=print, verbose="auto") -> dict:
 
 ESSENTIAL_FILTERS = ("gaussian_blur", "nl_means", "tv")
 FILTER_ROWS = ("gaussian_blur", "blur_contrast", "nl_means", "tv", "bm3d", "bm3d (estimated sigma)")
-
-
-def noisy_copies(corrupt, images, seed: int) -> list[np.ndarray]:
-    """One fixed noisy copy of each (H, W, C) image; image i's noise depends on (seed, i)."""
-    return [corrupt.apply_fixed(image[None], seed * 7919 + i)[0] for i, image in enumerate(images)]
-
-
-def central_crop(image: np.ndarray, size: int) -> np.ndarray:
-    height, width = image.shape[:2]
-    size_h, size_w = min(size, height), min(size, width)
-    y, x = (height - size_h) // 2, (width - size_w) // 2
-    return image[y : y + size_h, x : x + size_w]
-
-
-def tune_classical(noisy, clean, names=None):
-    """Each classical filter with its parameters tuned on central crops of the (mixed-size) validation images."""
-    from keras_ae.measure import filters
-
-    names = [n for n in (names or filters.available()) if n in filters.available()]
-    size = min(TUNE_CROP, *(min(x.shape[:2]) for x in noisy))
-    noisy_crops = np.stack([central_crop(x, size) for x in noisy])
-    clean_crops = np.stack([central_crop(x, size) for x in clean])
-    return {name: filters.tune(name, noisy_crops, clean_crops) for name in names}
-
-
-def bm3d_method(corrupt):
-    """(row name, image -> image) for BM3D, or None without the `bm3d` package. BM3D is told the true sigma
-    of plain Gaussian noise ("bm3d"); for any other noise (a range, Poisson-Gaussian) it gets each image's sigma
-    as scikit-image estimates it ("bm3d (estimated sigma)")."""
-    from keras_ae.measure import filters
-
-    if not getattr(filters, "has_bm3d", lambda: False)():
-        return None
-    if isinstance(corrupt, noises.PixelNoise) and corrupt.kind == "gaussian" and corrupt.high is None:
-        return "bm3d", lambda image: filters.bm3d(image, corrupt.amount)
-
-    def estimated(image):
-        from skimage.restoration import estimate_sigma
-
-        sigma = float(np.mean(estimate_sigma(image, channel_axis=-1)))
-        return filters.bm3d(image, max(sigma, 1e-3))
-
-    return "bm3d (estimated sigma)", estimated
 
 
 def summary(metrics: dict) -> str:
