@@ -396,10 +396,25 @@ def test_rate_distortion_rows_count_whole_files_and_curves_interpolate(setup):
                           [(5, 20), (6, 19), (7, 21)]], "m") == [(5, 20), (7, 21)]  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def compress_run(tmp_path_factory):
+    """`keras-ae recipe compress` with its default coding (transform codes) on digits, training a conv
+    autoencoder with an 8-number code for 2 epochs: the run folder. The recipe tests share it (a run costs
+    about 20 CPU-s, most of it tracing the training and the rate-distortion sweep)."""
+    from keras_ae.cli import main
+
+    out = tmp_path_factory.mktemp("compress") / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["recipe", "compress", "--dataset", "digits", "--bottleneck", "8", "--epochs", "2", "--out", str(out)])
+    assert exit_info.value.code == 0
+    return out
+
+
 @pytest.mark.slow
-def test_compress_recipe_writes_an_archive_its_model_decompresses(cli, tmp_path):
-    code, out, err = cli("recipe", "compress", "--dataset", "digits", "--bottleneck", "8", "--epochs", "1",
-                         "--bits", "4", "--out", tmp_path / "run")  # fmt: skip
+def test_compress_recipe_writes_an_archive_its_model_decompresses(cli, compress_run, tmp_path):
+    # the model trained by the shared run (`--model`): this run quantizes its codes at 4 bits per value
+    code, out, err = cli("recipe", "compress", "--dataset", "digits", "--model", compress_run, "--bits", "4",
+                         "--out", tmp_path / "run")  # fmt: skip
     assert code == 0, err
     assert {"model.keras", "validation.kae", "rate_distortion.png", "reconstructions.png", "metrics.json"} <= set(
         os.listdir(tmp_path / "run")
@@ -414,16 +429,14 @@ def test_compress_recipe_writes_an_archive_its_model_decompresses(cli, tmp_path)
                        tmp_path / "restored")  # fmt: skip
     assert code == 0, err
     assert len(os.listdir(tmp_path / "restored")) == metrics["images"]
+    assert load(str(tmp_path / "run")).fingerprint() == load(str(compress_run)).fingerprint()  # the model it took
 
 
 @pytest.mark.slow
-def test_compress_recipe_transform_codes_by_default_and_beats_fixed_length_codes(cli, tmp_path):
-    code, _, err = cli("recipe", "compress", "--dataset", "digits", "--bottleneck", "8", "--epochs", "2",
-                       "--out", tmp_path / "run")  # fmt: skip
-    assert code == 0, err
+def test_compress_recipe_transform_codes_by_default_and_beats_fixed_length_codes(cli, compress_run, tmp_path):
     import json
 
-    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    metrics = json.loads((compress_run / "metrics.json").read_text())
     assert metrics["transform"] and metrics["step"] == 0.01 and metrics["bits"] is None
     # 180 tiny images: the transform's matrix (1.8 B per image here, against 0.85 B for a fixed-length archive's
     # header) costs about what entropy coding saves, so the codes themselves are compared, at the same PSNR:
@@ -434,8 +447,8 @@ def test_compress_recipe_transform_codes_by_default_and_beats_fixed_length_codes
     fixed_payload = metrics["fixed_length_bytes_per_image"] - raw_header.pop()
     assert 0 < payload < 0.95 * fixed_payload, (payload, fixed_payload)
     assert metrics["bytes_per_image"] < 1.1 * metrics["fixed_length_bytes_per_image"]  # whole files: about even
-    ae = load(str(tmp_path / "run"))
-    _, codes = codec.read_archive(str(tmp_path / "run" / "validation.kae"), ae.fingerprint())
+    ae = load(str(compress_run))
+    _, codes = codec.read_archive(str(compress_run / "validation.kae"), ae.fingerprint())
     x_val, _ = keras_ae.data.load("digits").arrays("validation")
     assert codes.shape == (len(x_val), 8) == (metrics["images"], 8)
     assert abs(rate.quality(x_val, ae.decode(codes))[0] - metrics["psnr"]) < 1e-3  # the archive is what was measured
