@@ -51,17 +51,12 @@ def cluster(ports, index: int) -> str:
     return json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
 
 
-TWO_LOCAL_REPLICAS = """
-    import json
+MIRRORED_VS_ONE_DEVICE = """
+    import json, tempfile
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    results = {}
-"""
-
-MIRRORED_VS_ONE_DEVICE = """
-    import tempfile
     import keras
     from keras_ae import data as datasets, distribute, training
     from keras_ae.models import build
@@ -83,23 +78,15 @@ MIRRORED_VS_ONE_DEVICE = """
                                     "replicas": strategy.num_replicas_in_sync,
                                     "copies": len({c.device for c in copies})}
         distribute.reset()
-    results["mirrored_vs_one_device"] = curves
+    print(json.dumps(curves))
 """
 
 
-@pytest.fixture(scope="module")
-def two_replica_runs():
-    """MIRRORED_VS_ONE_DEVICE and ACAI_THROUGH_EACH_LOOP (below) in one fresh process with two logical CPUs:
-    one TensorFlow start (about 9 CPU-s) for both; each resets the strategy and reseeds before every model."""
-    script = TWO_LOCAL_REPLICAS + MIRRORED_VS_ONE_DEVICE + ACAI_THROUGH_EACH_LOOP + "\n    print(json.dumps(results))"
-    done = python(script, timeout=3 * PROCESS_TIMEOUT)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 @pytest.mark.slow
-def test_two_mirrored_replicas_follow_the_one_device_loss_curve(two_replica_runs):
-    curves = two_replica_runs["mirrored_vs_one_device"]
+def test_two_mirrored_replicas_follow_the_one_device_loss_curve():
+    done = python(MIRRORED_VS_ONE_DEVICE)
+    assert done.returncode == 0, done.stderr[-3000:]
+    curves = json.loads(done.stdout.strip().splitlines()[-1])
     one = curves["default-fit"]
     assert one["replicas"] == 1
     assert one["loss"][-1] < 0.5 * one["loss"][0]  # it trains
@@ -241,6 +228,11 @@ def test_the_training_step_resumes_and_stops_like_fit(tmp_path):
 
 
 ACAI_THROUGH_EACH_LOOP = """
+    import json
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
     import numpy as np
     from keras_ae import distribute, training
@@ -267,17 +259,19 @@ ACAI_THROUGH_EACH_LOOP = """
         distribute.reset()
     plain = conv_autoencoder((8, 8, 1), filters=(4,), bottleneck=3).autoencoder
     curves["plain_own_step"] = distribute.has_own_train_step(plain)
-    results["acai"] = curves
+    print(json.dumps(curves))
 """
 
 
 @pytest.mark.slow
-def test_a_model_with_its_own_training_step_keeps_it_under_every_loop(two_replica_runs):
+def test_a_model_with_its_own_training_step_keeps_it_under_every_loop():
     """ACAI trains a critic in its `train_step`. The multi-worker loop runs that step (not one made from the
     compiled loss alone, which would skip the critic), with Keras' own curves on one device; on two mirrored
     replicas the loss it reports and the weight of its critic's terms are those of one device (Keras divides
     only the compiled loss by the replicas in sync)."""
-    curves = dict(two_replica_runs["acai"])
+    done = python(ACAI_THROUGH_EACH_LOOP, timeout=2 * PROCESS_TIMEOUT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    curves = json.loads(done.stdout.strip().splitlines()[-1])
     assert curves.pop("plain_own_step") is False
     keras_fit, one, two = curves["default/keras"], curves["default/multi-worker"], curves["mirrored/multi-worker"]
     assert one["own_step"] and (one["replicas"], two["replicas"]) == (1, 2)
