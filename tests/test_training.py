@@ -95,6 +95,11 @@ def test_interrupted_training_resumes_and_keeps_every_epoch(tmp_path):
     assert not os.path.exists(tmp_path / "backup")  # removed once training completed
 
 
+# The run is killed once 2 epochs are saved (the test polls every 50 ms): 10 epochs leave 8 epochs' time to
+# kill it in, and the resumed run trains the other 8 (was 30: 28 more epochs of the same check).
+KILLED_RUN_EPOCHS = 10
+
+
 @pytest.mark.slow
 def test_killed_cli_run_resumes_where_it_stopped(tmp_path):
     """The real thing: SIGKILL `keras-ae train` mid-run, run the same command again."""
@@ -111,7 +116,7 @@ def test_killed_cli_run_resumes_where_it_stopped(tmp_path):
         "--filters",
         "8",
         "--epochs",
-        "30",
+        str(KILLED_RUN_EPOCHS),
         "--out",
         str(out),
     ]
@@ -131,10 +136,10 @@ def test_killed_cli_run_resumes_where_it_stopped(tmp_path):
     assert not out.exists()  # nothing half-written in place of the run folder
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert f"Epoch {done_before + 1}/30" in result.stdout
-    assert "Epoch 1/30" not in result.stdout
+    assert f"Epoch {done_before + 1}/{KILLED_RUN_EPOCHS}" in result.stdout
+    assert f"Epoch 1/{KILLED_RUN_EPOCHS}" not in result.stdout
     history = json.loads((out / "history.json").read_text())
-    assert history["epoch"] == list(range(1, 31))
-    assert len(history["loss"]) == len(history["val_loss"]) == 30
-    assert json.loads((out / "metrics.json").read_text())["epochs"] == 30
+    assert history["epoch"] == list(range(1, KILLED_RUN_EPOCHS + 1))
+    assert len(history["loss"]) == len(history["val_loss"]) == KILLED_RUN_EPOCHS
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == KILLED_RUN_EPOCHS
     assert not (tmp_path / "run.partial").exists()
