@@ -36,11 +36,21 @@ def _signals():
     return ae, x
 
 
-@pytest.fixture(scope="module", params=["vectors", "signals"])
-def exported(request, tmp_path_factory):
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    """Each kind's model exported once: {kind: (export folder, Keras' answers, model, inputs)}."""
+    return {kind: _export(kind, tmp_path_factory) for kind in ("vectors", "signals")}
+
+
+@pytest.fixture(params=["vectors", "signals"])
+def exported(request, exports):
+    return exports[request.param]
+
+
+def _export(kind, tmp_path_factory):
     keras.utils.set_random_seed(0)  # the same weights every run: parity margins do not drift
-    ae, x = {"vectors": _vectors, "signals": _signals}[request.param]()
-    out = tmp_path_factory.mktemp(request.param) / "export"
+    ae, x = {"vectors": _vectors, "signals": _signals}[kind]()
+    out = tmp_path_factory.mktemp(kind) / "export"
     exporter.export(ae, out, quantize=("float32", "float16"), endpoints=anomaly.export_endpoints(ae))
     folder = out.parent
     np.save(folder / "x.npy", x)
@@ -80,22 +90,30 @@ def test_keras_file_round_trip_keeps_raw_values(exported, tmp_path):
     assert np.abs(x - expected["reconstruct"]).max() < 50 * np.abs(x).max()  # raw scale, not standardised
 
 
-@pytest.mark.slow
-def test_saved_model_answers_like_keras(exported):
-    out, expected, _, _ = exported
+@pytest.fixture(scope="module")
+def saved_model_answers(exports, tmp_path_factory):
+    """Every kind's SavedModel called in one fresh process with TensorFlow and without keras-ae (one start of
+    TensorFlow for all of them): each answer is saved beside its export's inputs as sm_<signature>.npy."""
     script = f"""
-        import sys
+        import os, sys
         import numpy as np
         import tensorflow as tf
 
-        model = tf.saved_model.load({str(out / "saved_model")!r})
-        for name, source in {SIGNATURES!r}.items():
-            x = tf.constant(np.load(f"{{source}}.npy"))
-            outputs = model.signatures[name](**{{"images" if source == "x" else "codes": x}})
-            np.save(f"sm_{{name}}.npy", next(iter(outputs.values())).numpy())
+        for saved_model, folder in {[(str(out / "saved_model"), str(out.parent)) for out, *_ in exports.values()]!r}:
+            model = tf.saved_model.load(saved_model)
+            for name, source in {SIGNATURES!r}.items():
+                x = tf.constant(np.load(os.path.join(folder, f"{{source}}.npy")))
+                outputs = model.signatures[name](**{{"images" if source == "x" else "codes": x}})
+                np.save(os.path.join(folder, f"sm_{{name}}.npy"), next(iter(outputs.values())).numpy())
         assert not any(m.startswith("keras_ae") for m in sys.modules)
     """
-    run_python(script, cwd=out.parent)
+    run_python(script, cwd=tmp_path_factory.mktemp("saved_model_answers"))
+
+
+@pytest.mark.slow
+def test_saved_model_answers_like_keras(exported, saved_model_answers):
+    out, expected, _, _ = exported
+    assert {f"sm_{name}.npy" for name in SIGNATURES} <= set(os.listdir(out.parent))
     errors = _relative_errors(out.parent, "sm_", expected)
     assert max(errors.values()) <= 1e-5, errors
 
