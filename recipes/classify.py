@@ -32,7 +32,9 @@ for nothing but the final numbers. Settings (label-spreading strength, logistic-
 round's source) and `best_autoencoder` (ties go to the later round) are chosen on the validation labels. One
 autoencoder serves all seeds: it never sees a label (`pretrained=` reuses one from an earlier run).
 
-Runtime: the default (`mnist-5k`, 3 seeds) used 540 CPU-seconds, about 4.5-5 minutes on 2 free cores.
+Runtime: the default (`mnist-5k`, 3 seeds) used 540 CPU-seconds, about 4.5-5 minutes on 2 free cores. Joint
+training is off by default (`--joint-steps 0`): 1,500 steps took 9-17 minutes per method and seed on 2 shared
+cores (docs/benchmarks.md).
 Writes `runs/classify/` (autoencoder.keras, classifier.keras, metrics.json, config.json,
 accuracy_vs_labels.png, confusion_matrix.png) and exports the classifier to `exported/classify/`
 (SavedModel with a `classify` signature returning `probabilities`, TFLite float32).
@@ -72,21 +74,17 @@ exported). The run folder also holds:
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import shutil
 import time
 from dataclasses import dataclass
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from keras_ae import data as datasets
 from keras_ae import runs, training
 from keras_ae.classify import classifier as classifiers
-from keras_ae.classify import joint, labels, predictions, semi_supervised
+from keras_ae.classify import joint, labels, methods, predictions, pretraining, report, semi_supervised
 from keras_ae.classify.augment import ShiftRotate
 from keras_ae.config import TrainingSettings, as_dict, configure, setting
 from keras_ae.denoise import noise as noises
@@ -188,7 +186,7 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
         pool, pool_labels = data.arrays("train")
         test, test_labels = data.arrays("validation")
         draws = {
-            seed: _draw(pool_labels, c.labels_per_class, c.validation_per_class, seed, names, data.name)
+            seed: methods.draw(pool_labels, c.labels_per_class, c.validation_per_class, seed, names, data.name)
             for seed in seeds
         }
         per_class_pool = np.bincount(pool_labels, minlength=len(names)).min() - c.validation_per_class
@@ -223,8 +221,8 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
 
         def score(method, pool_probabilities, test_probabilities, model=None, seed=seed, validation=validation):
             results.setdefault(method, {})[seed] = {
-                "validation": _accuracy(pool_probabilities[validation], pool_labels[validation]),
-                "test": _accuracy(test_probabilities, test_labels) if has_test else None,
+                "validation": report.accuracy(pool_probabilities[validation], pool_labels[validation]),
+                "test": report.accuracy(test_probabilities, test_labels) if has_test else None,
                 "predicted": test_probabilities.argmax(axis=1) if has_test else None,
                 "held_out": pool_probabilities[validation],  # what chooses the threshold of `sure`
             }
@@ -241,7 +239,7 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
             """The rounds: each trains a network afresh on the previous guesses' surest, then guesses anew."""
             for r in range(1, c.rounds + 1):
                 method = f"{prefix}self_training" + ("" if r == c.rounds else f"_round{r}")
-                model, correct = _pseudo_labelled(
+                model, correct = methods.self_training_round(
                     ae, from_scratch, guesses, pool, pool_labels, labeled, validation, r, c, **common
                 )
                 pseudo_correct.setdefault(method, []).append(correct)
@@ -254,7 +252,7 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
             few = labeled
             if count != c.labels_per_class:
                 few = labels.draw_labeled(pool_labels, count, seed, names, validation, source=data.name)
-            points, settings = _linear_and_spreading(
+            points, settings = methods.linear_and_spreading(
                 pool, pool_codes, pool_labels, test, test_codes, few, validation, len(names), pca, seed, settings
             )
             if count == c.labels_per_class:
@@ -264,27 +262,31 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
                 chosen_settings.setdefault("label_spreading", []).append(settings)
             for method, (_, test_p) in points.items():
                 if method in curves:
-                    curves[method].setdefault(count, []).append(_accuracy(test_p, test_labels))
+                    curves[method].setdefault(count, []).append(report.accuracy(test_p, test_labels))
             if "frozen" in curves and count != c.labels_per_class:
-                model = _frozen(ae, pool[few], pool_labels[few], c.head_steps, seed, **common)
-                curves["frozen"].setdefault(count, []).append(_accuracy(classifiers.predict(model, test), test_labels))
+                model = methods.frozen(ae, pool[few], pool_labels[few], c.head_steps, seed, **common)
+                curves["frozen"].setdefault(count, []).append(
+                    report.accuracy(classifiers.predict(model, test), test_labels)
+                )
 
         # 3b. The frozen encoder with a head, then fine-tuned: everything trains, with the augmentation and
         #     at least the step budget of `scratch`, at a third of the learning rate (batch norm frozen).
-        frozen = _frozen(ae, pool[labeled], pool_labels[labeled], c.head_steps, seed, **common)
+        frozen = methods.frozen(ae, pool[labeled], pool_labels[labeled], c.head_steps, seed, **common)
         network("frozen", frozen)
         if "frozen" in curves:
             curves["frozen"].setdefault(c.labels_per_class, []).append(results["frozen"][seed]["test"])
         sources = {"label_spreading": spreading}
         if c.finetune:
-            tuned = _finetuned(frozen, pool[labeled], pool_labels[labeled], c, augment, seed)
+            tuned = methods.finetuned(
+                frozen, pool[labeled], pool_labels[labeled], c.finetune_steps, c.learning_rate / 3, augment, seed
+            )
             sources["finetuned"] = network("finetuned", tuned)
             sources = {"finetuned+label_spreading": (sources["finetuned"] + spreading) / 2, **sources}
 
         # 3c. Self-training from the autoencoder: the first round trains on the surest guesses of whichever
         #     source is best on the validation labels (label spreading, the fine-tuned network, or both
         #     averaged; ties go to the first), every later round on the previous round's network's own.
-        source = max(sources, key=lambda name: _accuracy(sources[name][validation], pool_labels[validation]))
+        source = max(sources, key=lambda name: report.accuracy(sources[name][validation], pool_labels[validation]))
         chosen_settings.setdefault("self_training_source", []).append(source)
         self_train("", sources[source], from_scratch=False)
 
@@ -301,30 +303,32 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
         if c.joint_steps:
             unlabeled = np.setdiff1d(np.arange(len(pool)), validation)  # validation images stay unseen
             for method, from_scratch in (("joint", False), ("scratch_consistency", True)):
-                model = _joint(ae, from_scratch, pool[labeled], pool_labels[labeled], pool[unlabeled], c, seed, names)
+                model = methods.joint_classifier(
+                    ae, from_scratch, pool[labeled], pool_labels[labeled], pool[unlabeled], c, seed, names
+                )
                 network(method, model)
         which = "test" if has_test else "validation"
         line = ", ".join(f"{m} {100 * results[m][seed][which]:.1f}" for m in results)
         echo(f"seed {seed} ({time.perf_counter() - tick:.0f} s): {which} accuracy % {line}")
 
     # 4. The numbers: mean and std over seeds; the best autoencoder-based method is chosen on validation.
-    metrics = _summarise(results, AE_METHODS)
+    metrics = report.summarise(results, AE_METHODS)
     if user is None:  # on your folders the pool's labels are unknown: nothing to check the pseudo-labels by
-        metrics["pseudo_label_accuracy"] = {m: _mean_std(v) for m, v in pseudo_correct.items()}
+        metrics["pseudo_label_accuracy"] = {m: report.mean_std(v) for m, v in pseudo_correct.items()}
     metrics["settings"] = chosen_settings
-    metrics["labels_per_class"] = c.labels_per_class if user is None else _per_class(pool_labels, names)
+    metrics["labels_per_class"] = c.labels_per_class if user is None else report.per_class(pool_labels, names)
     if user is not None:  # with none held out, every validation accuracy is 0 and the defaults chose
         metrics["validation_labels"] = len(draws[seeds[0]][1])
     metrics["seeds"] = list(seeds)
     metrics["history"] = {"autoencoder": history}
     metrics["curve"] = {
-        method: {str(n): _mean_std(values) for n, values in points.items()} for method, points in curves.items()
+        method: {str(n): report.mean_std(values) for n, values in points.items()} for method, points in curves.items()
     }
 
     # 5. The pictures: accuracy against labels per class, and where the best method errs.
     if curves:
         plots.accuracy_vs_labels(
-            {m: {n: tuple(_mean_std(v).values()) for n, v in p.items()} for m, p in curves.items()},
+            {m: {n: tuple(report.mean_std(v).values()) for n, v in p.items()} for m, p in curves.items()},
             os.path.join(work, "accuracy_vs_labels.png"),
             title=f"{data.name}: few labels, {len(seeds)} seeds",
         )
@@ -351,7 +355,9 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
         echo(f"training {deployed} again, on all {len(user.given)} labels")
         kept[deployed] = _refit(deployed, ae, pool, pool_labels, pool_codes, chosen_settings, c, seeds[0], **common)
         held = [(results[deployed][s]["held_out"], pool_labels[draws[s][1]]) for s in seeds]
-        metrics.update(_write_folder_outputs(user, kept[deployed], pool_codes, held, c, work, seeds[0], echo))
+        metrics.update(
+            predictions.write_folder_outputs(user, kept[deployed], pool_codes, held, c.to_label, work, seeds[0], echo)
+        )
     metrics["seconds"] = time.perf_counter() - started
     runs.write_json(os.path.join(work, "metrics.json"), metrics)
     if deployed:
@@ -367,7 +373,7 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
                 metadata={"dataset": data.name, "class_names": names, "method": deployed, "metrics": metrics},
             )
     runs.commit(work, c.out)
-    echo(summary(metrics))
+    echo(report.summary(metrics))
     echo(f"wrote {c.out}/" + (f" and {c.export_dir}/" if c.export_dir and deployed else ""))
     return metrics
 
@@ -406,12 +412,12 @@ def _autoencoder(c: Config, data, pool, work, seed, user, echo, verbose):
         record = runs.json_roundtrip({"images": user.fingerprint, "count": len(user.files), "settings": settings})
         if os.path.isfile(saved) and runs.read_json(record_path) != record:
             os.remove(saved)  # an interrupted run's autoencoder, of other images
-        reused = not c.pretrained and not os.path.isfile(saved) and _reuse_earlier(c.out, work, record, echo)
+        reused = not c.pretrained and not os.path.isfile(saved) and pretraining.reuse_earlier(c.out, work, record, echo)
     if c.pretrained or os.path.isfile(saved):  # given, or a resumed or earlier run that had finished pretraining
         source = c.pretrained or saved
         if not reused:
             echo(f"using the autoencoder pretrained in {source}")
-        ae = _pretrained(source, data.shape) if c.pretrained else load(saved)
+        ae = pretraining.load_pretrained(source, data.shape) if c.pretrained else load(saved)
         history = runs.read_json(os.path.join(os.path.dirname(source), "autoencoder", training.HISTORY_FILE), {})
         if c.pretrained:
             ae.save(saved)
@@ -422,7 +428,7 @@ def _autoencoder(c: Config, data, pool, work, seed, user, echo, verbose):
         history = training.fit(
             ae.autoencoder,
             data.batches("train", c.batch_size, pairs=corrupt.pairs(), shuffle=True, seed=seed),
-            _fixed_noisy_pairs(corrupt, pool[:500], c.batch_size, seed),
+            pretraining.fixed_noisy_pairs(corrupt, pool[:500], c.batch_size, seed),
             epochs=c.epochs,
             workdir=os.path.join(work, "autoencoder"),
             steps_per_epoch=training.steps(len(pool), c.batch_size),
@@ -436,139 +442,21 @@ def _autoencoder(c: Config, data, pool, work, seed, user, echo, verbose):
     return ae, history
 
 
-def _reuse_earlier(out, work, record, echo) -> bool:
-    """Copy the autoencoder of the finished run in `out` (and its history) into `work` if it learned from
-    the images and with the settings `record` says; else say why it will not be reused."""
-    earlier, earlier_record = (
-        os.path.join(out, "autoencoder.keras"),
-        runs.read_json(os.path.join(out, "autoencoder.json")),
-    )
-    if not os.path.isfile(earlier) or earlier_record is None:
-        return False
-    if earlier_record.get("pretrained"):
-        why = f"it was --pretrained {earlier_record['pretrained']}"
-    elif earlier_record.get("images") != record["images"]:
-        why = f"the images differ ({earlier_record.get('count')} then, {record['count']} now, not the same set)"
-    elif earlier_record.get("settings") != record["settings"]:
-        changed = [k for k, v in record["settings"].items() if earlier_record["settings"].get(k) != v]
-        why = "other settings (" + ", ".join(f"--{k.replace('_', '-')}" for k in changed) + ")"
-    else:
-        why = None
-    if why:
-        echo(f"not reusing the autoencoder of {out}: {why}; pretraining afresh")
-        return False
-    shutil.copy2(earlier, os.path.join(work, "autoencoder.keras"))
-    if os.path.isdir(os.path.join(out, "autoencoder")):
-        shutil.copytree(os.path.join(out, "autoencoder"), os.path.join(work, "autoencoder"), dirs_exist_ok=True)
-    echo(f"reusing the autoencoder of {out}: the same {record['count']} images, the same settings")
-    return True
-
-
-def _pretrained(path, shape):
-    """An autoencoder another run pretrained (its `autoencoder.keras`), checked against the data's shape."""
-    if not os.path.isfile(path):
-        raise UserError(f"--pretrained {path}: not found")
-    ae = load(path)
-    if tuple(ae.input_shape) != tuple(shape):
-        raise UserError(f"--pretrained {path}: takes images of {ae.input_shape}, the data has {tuple(shape)}")
-    return ae
-
-
-def _draw(pool_labels, per_class, validation_per_class, seed, names, source):
-    """Labelled training indices, and validation indices disjoint from them."""
-    labeled = labels.draw_labeled(pool_labels, per_class, seed, names, source=source)
-    if not validation_per_class:
-        return labeled, np.array([], np.int64)
-    validation = labels.draw_labeled(pool_labels, validation_per_class, seed + 10_000, names, labeled, source=source)
-    return labeled, validation
-
-
-def _fixed_noisy_pairs(corrupt, images, batch_size, seed):
-    return tf.data.Dataset.from_tensor_slices((corrupt.apply_fixed(images, seed), images)).batch(batch_size)
-
-
-def _accuracy(probabilities, true) -> float:
-    """The share of right guesses; 0 for no labels (then every choice ties, and the defaults decide)."""
-    if not len(true):
-        return 0.0
-    return float(np.mean(np.asarray(probabilities).argmax(axis=1) == np.asarray(true)))
-
-
-def _per_class(pool_labels, names) -> dict:
-    counts = np.bincount(pool_labels[pool_labels != labels.UNLABELED], minlength=len(names))
-    return {name: int(n) for name, n in zip(names, counts, strict=True)}
-
-
-def _most_common(values):
-    """The value chosen for most seeds (the first seed's among equals)."""
-    keys = [json.dumps(v, sort_keys=True) for v in values]
-    return values[max(range(len(keys)), key=lambda i: (keys.count(keys[i]), -i))]
-
-
-def _mean_std(values) -> dict:
-    return {"mean": float(np.mean(values)), "std": float(np.std(values))}
-
-
-def _linear_and_spreading(
-    pool, pool_codes, pool_labels, test, test_codes, few, validation, classes, pca, seed, settings
-):
-    """(pool, test) probabilities of logistic regression on pixels and on PCA codes, and of label spreading.
-
-    Logistic regression picks its C on the validation labels; label spreading its scaling and strength, unless
-    `settings` fixes them. Returns the probabilities and label spreading's settings."""
-    chosen_on = validation if len(validation) else few  # no validation labels: C by training accuracy
-    val_x, val_y = pool[chosen_on], pool_labels[chosen_on]
-    found = {}
-    for name, model in (
-        ("logreg_pixels", baselines.LogisticRegression(seed=seed)),
-        ("pca_logreg", pca),
-    ):
-        model.fit(pool[few], pool_labels[few], val_x, val_y)
-        found[name] = (model.predict_proba(pool), model.predict_proba(test) if len(test) else None)
-    partial = np.full(len(pool), semi_supervised.UNLABELED)
-    partial[few] = pool_labels[few]  # on your folders, the other labels are hidden here
-    grid = [settings] if settings else [{"scale": s, "alpha": a} for s in semi_supervised.SCALES for a in (0.8, 0.99)]
-    best = None
-    for option in grid:
-        spreading = semi_supervised.LabelSpreading(neighbors=10, **option).fit(pool_codes, partial, classes)
-        accuracy = _accuracy(spreading.distributions[validation], val_y)
-        if best is None or accuracy > best[0]:
-            best = (accuracy, spreading, option)
-    _, spreading, option = best
-    found["label_spreading"] = (spreading.distributions, spreading.predict_proba(test_codes) if len(test) else None)
-    return found, option
-
-
-def _frozen(ae, images, image_labels, steps, seed, names, augment, verbose):
-    """A copy of the pretrained encoder, frozen, under a new head trained on the labelled images."""
-    encoder = classifiers.freeze(classifiers.copy_encoder(ae.encoder))
-    model = classifiers.build_classifier(encoder, names)
-    classifiers.fit_classifier(model, images, image_labels, steps, 32, 1e-3, augment, seed, verbose=verbose)
-    return model
-
-
-def _finetuned(frozen, images, image_labels, c: Config, augment, seed):
-    """A copy of the frozen-encoder classifier, then trained whole (batch norm frozen) at a third of the lr."""
-    tuned = keras.models.clone_model(frozen)
-    tuned.set_weights(frozen.get_weights())
-    classifiers.unfreeze(tuned)
-    classifiers.fit_classifier(tuned, images, image_labels, c.finetune_steps, 32, c.learning_rate / 3, augment, seed)
-    return tuned
-
-
 def _refit(method, ae, pool, pool_labels, pool_codes, chosen, c: Config, seed, names, augment, verbose):
     """`method` (a network) trained again as the seeds trained it, on every label of `pool_labels` (the
     held-out ones too), with the settings the validation labels chose for most seeds."""
     given = np.flatnonzero(pool_labels != labels.UNLABELED)
     if method == "joint":
-        return _joint(ae, False, pool[given], pool_labels[given], pool, c, seed, names, verbose)
+        return methods.joint_classifier(ae, False, pool[given], pool_labels[given], pool, c, seed, names, verbose)
     common = {"names": names, "augment": augment, "verbose": verbose}
-    model = _frozen(ae, pool[given], pool_labels[given], c.head_steps, seed, **common)
+    model = methods.frozen(ae, pool[given], pool_labels[given], c.head_steps, seed, **common)
     if method == "frozen":
         return model
-    source = _most_common(chosen["self_training_source"]) if c.rounds else ""
+    source = report.most_common(chosen["self_training_source"]) if c.rounds else ""
     if method == "finetuned" or "finetuned" in source:
-        tuned = _finetuned(model, pool[given], pool_labels[given], c, augment, seed)
+        tuned = methods.finetuned(
+            model, pool[given], pool_labels[given], c.finetune_steps, c.learning_rate / 3, augment, seed
+        )
         if method == "finetuned":
             return tuned
     guesses = []
@@ -577,127 +465,12 @@ def _refit(method, ae, pool, pool_labels, pool_codes, chosen, c: Config, seed, n
     if "label_spreading" in source:
         partial = np.full(len(pool), semi_supervised.UNLABELED)
         partial[given] = pool_labels[given]
-        option = _most_common(chosen["label_spreading"])
+        option = report.most_common(chosen["label_spreading"])
         spreading = semi_supervised.LabelSpreading(neighbors=10, **option).fit(pool_codes, partial, len(names))
         guesses.append(spreading.distributions)
     guesses = np.mean(guesses, axis=0)  # "finetuned+label_spreading": the two averaged
     last = c.rounds if method == "self_training" else int(method.removeprefix("self_training_round"))
     for r in range(1, last + 1):
-        model, _ = _pseudo_labelled(ae, False, guesses, pool, pool_labels, given, given[:0], r, c, **common)
+        model, _ = methods.self_training_round(ae, False, guesses, pool, pool_labels, given, given[:0], r, c, **common)
         guesses = classifiers.predict(model, pool)
     return model
-
-
-def _joint(ae, from_scratch, images, image_labels, unlabeled, c: Config, seed, names, verbose=0):
-    """The classifier of joint training (`keras_ae.classify.joint`): from the autoencoder with its
-    reconstruction loss weighted by --joint-reconstruction, or (`from_scratch`) from random weights without it."""
-    weight = 0.0 if from_scratch else c.joint_reconstruction
-    model = joint.build_joint(
-        ae.encoder,
-        ae.decoder,
-        names,
-        initialize=from_scratch,
-        threshold=c.joint_threshold,
-        reconstruction_weight=weight,
-        mask=c.mask,
-        seed=seed,
-    )
-    joint.fit_joint(
-        model, images, image_labels, unlabeled, c.joint_steps, 32, c.joint_ratio, c.learning_rate, seed, verbose
-    )
-    return model.classifier
-
-
-def _write_folder_outputs(user, model, pool_codes, held, c: Config, work, seed, echo) -> dict:
-    """predictions.csv and to_label.csv (see the module's docstring), and what metrics.json says of them.
-    `held`: per seed, the deployed method's probabilities on its held-out labels, and those labels."""
-    names, count = user.class_names, user.unlabeled
-    probabilities = classifiers.predict(model, user.images)
-    sure = predictions.sure_threshold(
-        np.concatenate([p for p, _ in held]).reshape(-1, len(names)), np.concatenate([t for _, t in held])
-    )
-    shown = probabilities[:count].copy()
-    given = np.flatnonzero(user.labels[:count] != labels.UNLABELED)
-    shown[given] = np.eye(len(names))[user.labels[given]]  # a file you labelled keeps your label
-    marks = predictions.is_sure(shown, sure["threshold"])
-    files = [os.path.basename(f) for f in user.files[:count]]
-    predictions.write_predictions(os.path.join(work, "predictions.csv"), files, names, shown, marks)
-    open_ = np.flatnonzero(user.labels[:count] == labels.UNLABELED)
-    chosen = predictions.choose_to_label(probabilities, pool_codes, open_, c.to_label, seed=seed)
-    predictions.write_to_label(
-        os.path.join(work, "to_label.csv"), [files[i] for i in chosen], names, probabilities[chosen]
-    )
-    rule = {
-        "validation": f"chosen on {sure['held_out']} held-out predictions",
-        "fixed": f"fixed: {sure['held_out']} held-out predictions are too few to choose one",
-        "none": f"none: no threshold made {sure['held_out']} held-out predictions 99% right",
-    }[sure["rule"]]
-    threshold = "-" if sure["threshold"] is None else f"{sure['threshold']:.4f}"
-    echo(
-        f"predictions.csv: {count} files, {int(marks[open_].sum())} of the {len(open_)} unlabeled sure "
-        f"(probability >= {threshold}, {rule}); to_label.csv: {len(chosen)} files"
-    )
-    found = {"sure": sure, "predictions": {"files": count, "labelled": len(given), "sure": int(marks[open_].sum())}}
-    if user.truth is not None:
-        truth = user.truth[:count]
-        scored = open_[truth[open_] != labels.UNLABELED]
-        right = probabilities[scored].argmax(axis=1) == truth[scored]
-        sure_right = right[marks[scored]]
-        found["truth"] = {
-            "files": len(scored),
-            "accuracy": float(right.mean()) if len(scored) else None,
-            "sure_files": len(sure_right),
-            "sure_accuracy": float(sure_right.mean()) if len(sure_right) else None,
-        }
-        if len(scored):
-            echo(
-                f"against --truth: {100 * right.mean():.1f}% of {len(scored)} files right; "
-                + (f"{100 * sure_right.mean():.1f}% of the {len(sure_right)} sure" if len(sure_right) else "none sure")
-            )
-    return found
-
-
-def _pseudo_labelled(
-    ae, scratch, guesses, pool, pool_labels, labeled, validation, round_, config, names, augment, verbose
-):
-    """One self-training round: the surest guesses per class (validation images never among them) plus the
-    true labelled images train a new classifier, from the autoencoder's encoder or from scratch."""
-    fractions = config.pseudo_fractions
-    per_class = int(fractions[min(round_, len(fractions)) - 1] * len(pool) / len(names))
-    chosen, pseudo = semi_supervised.top_per_class(guesses, per_class, exclude=np.r_[labeled, validation])
-    images = np.concatenate([pool[labeled], pool[chosen]])
-    targets = np.concatenate([pool_labels[labeled], pseudo])
-    model = classifiers.build_classifier(classifiers.copy_encoder(ae.encoder, initialize=scratch), names)
-    steps = config.round_epochs * math.ceil(len(images) / config.batch_size)
-    classifiers.fit_classifier(
-        model, images, targets, steps, config.batch_size, config.learning_rate, augment, verbose=verbose
-    )
-    return model, float(np.mean(pseudo == pool_labels[chosen]))
-
-
-def _summarise(results, ae_methods) -> dict:
-    """Mean +- std over seeds of each method's test accuracy (None without a test set) and validation accuracy."""
-    metrics = {"accuracy": {}, "validation_accuracy": {}, "per_seed": {}}
-    for method, by_seed in results.items():
-        tests = [r["test"] for r in by_seed.values()]
-        metrics["accuracy"][method] = None if None in tests else _mean_std(tests)
-        metrics["validation_accuracy"][method] = _mean_std([r["validation"] for r in by_seed.values()])
-        metrics["per_seed"][method] = {str(s): r["test"] for s, r in by_seed.items()}
-    # Ties go to the later method in `ae_methods` (a later round has learned from more images).
-    candidates = [m for m in reversed(ae_methods) if m in results]
-    metrics["best_autoencoder"] = max(candidates, key=lambda m: metrics["validation_accuracy"][m]["mean"])
-    return metrics
-
-
-def summary(metrics: dict) -> str:
-    """The table printed at the end: every method, best first; the chosen autoencoder method is marked."""
-    accuracy, validation = metrics["accuracy"], metrics["validation_accuracy"]
-    lines = [f"{'method':30s} {'test accuracy %':>16s} {'validation %':>13s}"]
-    order = accuracy if all(accuracy.values()) else validation  # without a test set: by validation
-
-    for name in sorted(accuracy, key=lambda m: order[m]["mean"], reverse=True):
-        mark = " <- best autoencoder (on validation)" if name == metrics["best_autoencoder"] else ""
-        test = accuracy[name]
-        shown = f"{100 * test['mean']:9.1f} +- {100 * test['std']:3.1f}" if test else f"{'-':>16s}"
-        lines.append(f"{name:30s} {shown} {100 * validation[name]['mean']:13.1f}{mark}")
-    return "\n".join(lines)
