@@ -28,6 +28,8 @@ import tensorflow as tf  # noqa: E402
 from keras_ae.recipes import classify  # noqa: E402
 from shared_sets import test_set  # noqa: E402
 
+from keras_ae.classify import report  # noqa: E402
+
 
 def floors(name: str, metrics: dict) -> list[tuple[str, bool]]:
     accuracy = {m: v["mean"] for m, v in metrics["accuracy"].items()}
@@ -94,7 +96,7 @@ def main():
             verbose=0,
         )
         print(f"\n{name}: 8,000 unlabeled, {args.labels_per_class} labels per class, 2,000 test, seeds {args.seeds}")
-        print(classify.summary(metrics))
+        print(report.summary(metrics))
         for check, ok in floors(name, metrics):
             print(f"  floor: {check}: {'met' if ok else 'MISSED'}")
         print(f"  {time.perf_counter() - started:.0f} s; metrics in {os.path.join(args.out, name, 'metrics.json')}")

@@ -24,7 +24,7 @@ from keras_ae.recipes import classify  # noqa: E402
 from shared_sets import test_set  # noqa: E402
 
 from keras_ae.classify import classifier as classifiers  # noqa: E402
-from keras_ae.classify import joint  # noqa: E402
+from keras_ae.classify import joint, methods  # noqa: E402
 from keras_ae.models import load  # noqa: E402
 
 
@@ -59,7 +59,7 @@ def main():
     runs += [("scratch_consistency", True, 0.0)] if args.scratch else []
     for seed, (name, scratch, weight) in itertools.product(map(int, args.seeds.split(",")), runs):
         # the recipe's draw: labelled images, then validation images (kept out of the unlabeled ones)
-        labeled, validation = classify._draw(pool_labels, args.labels_per_class, 10, seed, names, args.set)
+        labeled, validation = methods.draw(pool_labels, args.labels_per_class, 10, seed, names, args.set)
         unlabeled = np.setdiff1d(np.arange(len(pool)), validation)
         keras.utils.set_random_seed(seed)
         started = time.perf_counter()

@@ -394,8 +394,8 @@ def _check_settings(c: Config):
         raise UserError(f"--pseudo-fractions must be fractions in (0, 1], got {fractions}")
     if c.joint_steps < 0:
         raise UserError(f"--joint-steps must be 0 or more, got {c.joint_steps}")
-    if c.joint_steps:
-        joint.check_joint_settings(c.joint_threshold, c.joint_reconstruction, c.joint_steps, c.joint_ratio)
+    # checked even when joint training is off, so a wrong value is never silently ignored
+    joint.check_joint_settings(c.joint_threshold, c.joint_reconstruction, ratio=c.joint_ratio)
     if c.validation_per_class < 1:
         raise UserError(f"--validation-per-class must be at least 1, got {c.validation_per_class}")
     return seeds

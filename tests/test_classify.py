@@ -14,7 +14,7 @@ from conftest import assert_one_line_error
 from PIL import Image
 
 from keras_ae.classify import classifier as classifiers
-from keras_ae.classify import joint, labels, semi_supervised
+from keras_ae.classify import joint, labels, pretraining, report, semi_supervised
 from keras_ae.classify.augment import ShiftRotate, StrongAugment, WeakAugment
 from keras_ae.errors import UserError
 from keras_ae.models import build
@@ -253,9 +253,9 @@ def test_best_autoencoder_is_chosen_on_validation_and_ties_go_to_the_later_round
         "self_training": seeds(0.85, 0.90),
         "scratch": seeds(0.95, 0.95),  # a baseline is never the best autoencoder
     }
-    assert classify._summarise(results, classify.AE_METHODS)["best_autoencoder"] == "self_training"
+    assert report.summarise(results, classify.AE_METHODS)["best_autoencoder"] == "self_training"
     results["self_training"] = seeds(0.84, 0.90)
-    assert classify._summarise(results, classify.AE_METHODS)["best_autoencoder"] == "self_training_round1"
+    assert report.summarise(results, classify.AE_METHODS)["best_autoencoder"] == "self_training_round1"
 
 
 def _write_pngs(folder, images):
@@ -325,14 +325,13 @@ def test_recipe_refuses_bad_data_in_one_line(cli, tmp_path):
 
 
 def test_a_pretrained_autoencoder_must_exist_and_fit_the_data(tmp_path):
-    from keras_ae.recipes import classify
 
     build("conv", (8, 8, 1), 4, filters=(4,), dense_units=8).save(tmp_path / "ae.keras")
-    assert classify._pretrained(str(tmp_path / "ae.keras"), (8, 8, 1)).code_size == 4
+    assert pretraining.load_pretrained(str(tmp_path / "ae.keras"), (8, 8, 1)).code_size == 4
     with pytest.raises(UserError, match=r"--pretrained .*: takes images of \(8, 8, 1\), the data has \(28, 28, 1\)"):
-        classify._pretrained(str(tmp_path / "ae.keras"), (28, 28, 1))
+        pretraining.load_pretrained(str(tmp_path / "ae.keras"), (28, 28, 1))
     with pytest.raises(UserError, match="--pretrained .*: not found"):
-        classify._pretrained(str(tmp_path / "none.keras"), (8, 8, 1))
+        pretraining.load_pretrained(str(tmp_path / "none.keras"), (8, 8, 1))
 
 
 def test_named_labels_in_an_npz_become_the_class_names(tmp_path):

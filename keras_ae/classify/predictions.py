@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from keras_ae.classify import labels
 from keras_ae.errors import UserError
 
 
@@ -208,3 +209,53 @@ def write_to_label(path: str, files, class_names, probabilities) -> None:
     best = np.asarray(probabilities).argmax(axis=1) if len(files) else []
     rows = [(f, class_names[b], f"{p[b]:.6f}") for f, b, p in zip(files, best, probabilities, strict=True)]
     io.write_file(path, _csv_text(["file", "predicted", "probability"], rows))
+
+
+def write_folder_outputs(user, model, pool_codes, held, to_label: int, work, seed, echo) -> dict:
+    """predictions.csv and to_label.csv of a run on the user's folders (the classify recipe's docstring), and
+    what metrics.json says of them.
+    `held`: per seed, the deployed method's probabilities on its held-out labels, and those labels."""
+    names, count = user.class_names, user.unlabeled
+    from keras_ae.classify import classifier as classifiers
+
+    probabilities = classifiers.predict(model, user.images)
+    sure = sure_threshold(
+        np.concatenate([p for p, _ in held]).reshape(-1, len(names)), np.concatenate([t for _, t in held])
+    )
+    shown = probabilities[:count].copy()
+    given = np.flatnonzero(user.labels[:count] != labels.UNLABELED)
+    shown[given] = np.eye(len(names))[user.labels[given]]  # a file you labelled keeps your label
+    marks = is_sure(shown, sure["threshold"])
+    files = [os.path.basename(f) for f in user.files[:count]]
+    write_predictions(os.path.join(work, "predictions.csv"), files, names, shown, marks)
+    open_ = np.flatnonzero(user.labels[:count] == labels.UNLABELED)
+    chosen = choose_to_label(probabilities, pool_codes, open_, to_label, seed=seed)
+    write_to_label(os.path.join(work, "to_label.csv"), [files[i] for i in chosen], names, probabilities[chosen])
+    rule = {
+        "validation": f"chosen on {sure['held_out']} held-out predictions",
+        "fixed": f"fixed: {sure['held_out']} held-out predictions are too few to choose one",
+        "none": f"none: no threshold made {sure['held_out']} held-out predictions 99% right",
+    }[sure["rule"]]
+    threshold = "-" if sure["threshold"] is None else f"{sure['threshold']:.4f}"
+    echo(
+        f"predictions.csv: {count} files, {int(marks[open_].sum())} of the {len(open_)} unlabeled sure "
+        f"(probability >= {threshold}, {rule}); to_label.csv: {len(chosen)} files"
+    )
+    found = {"sure": sure, "predictions": {"files": count, "labelled": len(given), "sure": int(marks[open_].sum())}}
+    if user.truth is not None:
+        truth = user.truth[:count]
+        scored = open_[truth[open_] != labels.UNLABELED]
+        right = probabilities[scored].argmax(axis=1) == truth[scored]
+        sure_right = right[marks[scored]]
+        found["truth"] = {
+            "files": len(scored),
+            "accuracy": float(right.mean()) if len(scored) else None,
+            "sure_files": len(sure_right),
+            "sure_accuracy": float(sure_right.mean()) if len(sure_right) else None,
+        }
+        if len(scored):
+            echo(
+                f"against --truth: {100 * right.mean():.1f}% of {len(scored)} files right; "
+                + (f"{100 * sure_right.mean():.1f}% of the {len(sure_right)} sure" if len(sure_right) else "none sure")
+            )
+    return found
