@@ -163,11 +163,43 @@ class TestClassProbabilities(LayerChecks):
         return layer(keras.layers.Dense(3, name="logits")(inputs))
 
 
+class TestWeakAugment(LayerChecks):
+    """Joint training's weak view: moves images while training, the identity at inference (so exports agree)."""
+
+    input_shape = (8, 8, 1)
+    same_shape_output = True
+
+    def make_layer(self):
+        from keras_ae.classify.augment import WeakAugment
+
+        return WeakAugment(shift=2.0, seed=0, name="weak")
+
+    def wrap(self, inputs, layer):
+        return layer(keras.layers.Conv2D(1, 1, name="before")(inputs))
+
+
+class TestStrongAugment(TestWeakAugment):
+    def make_layer(self):
+        from keras_ae.classify.augment import StrongAugment
+
+        return StrongAugment(seed=0, name="strong")
+
+
 def test_every_registered_keras_ae_layer_has_its_class_here():
-    """A new custom layer cannot skip the harness: each one keras-ae registers is checked by a class above."""
+    """A new custom layer cannot skip the harness: each one keras-ae registers is checked by a class above.
+    Registered models (joint training's `JointClassifier`) are tested with their use (tests/test_classify.py)."""
     import keras_ae
+    from keras_ae.classify import augment, joint  # noqa: F401 (whether or not another test imported them first)
 
     keras_ae.register_layers()
-    registered = {name.split(">", 1)[1] for name in keras.saving.get_custom_objects() if name.startswith("keras_ae>")}
-    checked = {type(cls().make_layer()).__name__ for cls in LayerChecks.__subclasses__()}
+    registered = {
+        name.split(">", 1)[1]
+        for name, cls in keras.saving.get_custom_objects().items()
+        if name.startswith("keras_ae>") and not issubclass(cls, keras.Model)
+    }
+
+    def every(cls):
+        return [cls, *(c for sub in cls.__subclasses__() for c in every(sub))]
+
+    checked = {type(cls().make_layer()).__name__ for cls in every(LayerChecks)[1:]}
     assert len(registered) >= 6 and registered <= checked, sorted(registered - checked)

@@ -101,7 +101,9 @@ class WeakAugment(keras.layers.Layer):
         return move(images, angle, dx, dy, shear, scale)
 
     def call(self, images, training=False):
-        return self._moved(images) if training else images
+        if not training:
+            return images
+        return tf.cast(self._moved(tf.cast(images, tf.float32)), images.dtype)  # the warp runs in float32
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -135,7 +137,8 @@ class StrongAugment(WeakAugment):
     def call(self, images, training=False):
         if not training:
             return images
-        images = self._moved(images, self.shear, self.scale)
+        dtype = images.dtype  # mixed precision: the warp and the masks run in float32
+        images = self._moved(tf.cast(images, tf.float32), self.shear, self.scale)
         count, height, width = tf.shape(images)[0], tf.shape(images)[1], tf.shape(images)[2]
         if self.thickness:
             draw = keras.random.uniform((count, 1, 1, 1), seed=self.seed_generator)
@@ -151,7 +154,7 @@ class StrongAugment(WeakAugment):
             half = self.cutout / 2
             hole = (tf.abs(rows - cy) < half) & (tf.abs(cols - cx) < half)
             images = tf.where(hole, tf.zeros_like(images), images)
-        return images
+        return tf.cast(images, dtype)
 
     def get_config(self):
         return {
