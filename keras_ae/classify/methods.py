@@ -62,10 +62,11 @@ def frozen(ae, images, image_labels, steps, seed, names, augment, verbose):
     return model
 
 
-def finetuned(frozen, images, image_labels, steps: int, learning_rate: float, augment, seed):
-    """A copy of the frozen-encoder classifier, then trained whole (batch norm frozen)."""
-    tuned = keras.models.clone_model(frozen)
-    tuned.set_weights(frozen.get_weights())
+def finetuned(head_trained, images, image_labels, steps: int, learning_rate: float, augment, seed):
+    """A copy of the frozen-encoder classifier (`head_trained`, what `frozen` returns), then trained whole
+    (batch norm frozen)."""
+    tuned = keras.models.clone_model(head_trained)
+    tuned.set_weights(head_trained.get_weights())
     classifiers.unfreeze(tuned)
     classifiers.fit_classifier(tuned, images, image_labels, steps, 32, learning_rate, augment, seed)
     return tuned

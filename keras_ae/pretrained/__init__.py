@@ -28,8 +28,6 @@ PHOTO_GRAY = "photo-gray"
 MODELS = (PHOTO_GRAY,)
 ROOT = os.path.dirname(os.path.abspath(__file__))
 CARD = "MODEL_CARD.md"
-# Images below this many pixels a side cannot be reflect-padded to the model's multiple of 4.
-MIN_SIZE = 4
 
 
 def path(name: str = PHOTO_GRAY) -> str:
