@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-from keras_ae.training import without_autotune_model
+from keras_ae.training import build_optimizer, without_autotune_model
 
 CLASSIFIER_NAME = "classifier"
 
@@ -128,6 +128,7 @@ def fit_classifier(
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=["accuracy"],
     )
+    build_optimizer(model)
     images = np.asarray(images, np.float32)
     labels = np.asarray(labels, np.int32)
     ds = tf.data.Dataset.from_tensor_slices((images, labels))

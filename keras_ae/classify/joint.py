@@ -33,7 +33,7 @@ import tensorflow as tf
 from keras_ae.classify.augment import StrongAugment, WeakAugment
 from keras_ae.classify.classifier import build_classifier, copy_encoder
 from keras_ae.errors import UserError
-from keras_ae.training import without_autotune_model
+from keras_ae.training import build_optimizer, without_autotune_model
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -190,6 +190,7 @@ def fit_joint(
     learning_rate: float = 1e-3,
     seed: int = 0,
     verbose=0,
+    callbacks=(),
 ) -> dict:
     """Compile `model` (Adam with a moving average of the weights, cosine decay to 5%) and train it for `steps`
     steps of `batch_size` labelled images and `ratio` times as many unlabeled ones; returns the history."""
@@ -197,6 +198,7 @@ def fit_joint(
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.05)
     momentum = min(0.99, 1 - 10 / steps)  # the average forgets the starting weights within a tenth of the steps
     model.compile(optimizer=keras.optimizers.Adam(schedule, use_ema=True, ema_momentum=max(momentum, 0.0)))
+    build_optimizer(model)
     labelled = tf.data.Dataset.from_tensor_slices((np.asarray(images, np.float32), np.asarray(labels, np.int32)))
     labelled = labelled.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).repeat()
     labelled = labelled.batch(min(batch_size, len(images)), drop_remainder=True)
@@ -211,5 +213,6 @@ def fit_joint(
         steps_per_epoch=math.ceil(steps / epochs),
         shuffle=False,
         verbose=verbose,
+        callbacks=list(callbacks),
     )
     return {key: [float(v) for v in values] for key, values in history.history.items()}

@@ -19,7 +19,7 @@ import tensorflow as tf
 from keras import layers
 
 from keras_ae.errors import UserError
-from keras_ae.training import without_autotune_model
+from keras_ae.training import build_optimizer, without_autotune_model
 
 
 def augment(images: tf.Tensor, blur: float = 1.0, noise: float = 0.06) -> tf.Tensor:
@@ -74,6 +74,7 @@ class Judge:
             **{n: "sparse_categorical_crossentropy" for n in classes},
         }
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=losses)
+        build_optimizer(model)
         y = {n: np.asarray(targets[n], np.float32 if n not in classes else np.int32) for n in names}
         # Continuous targets are standardised, or their small squared errors (a face's position varies by
         # a few hundredths) would be drowned by the cross-entropies and never learnt.
