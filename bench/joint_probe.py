@@ -28,6 +28,23 @@ from keras_ae.classify import joint, methods  # noqa: E402
 from keras_ae.models import load  # noqa: E402
 
 
+class TestCurve(keras.callbacks.Callback):
+    """Test accuracy of the current weights (not yet their moving average) after every tenth of the steps."""
+
+    def __init__(self, joint_model, images, labels, name):
+        super().__init__()
+        self.joint_model, self.images, self.labels, self.name = joint_model, images, labels, name
+
+    def on_epoch_end(self, epoch, logs=None):
+        predicted = classifiers.predict(self.joint_model.classifier, self.images).argmax(axis=1)
+        confident = (logs or {}).get("confident", float("nan"))
+        print(
+            f"  {self.name} tenth {epoch + 1}: test {100 * np.mean(predicted == self.labels):.2f}% "
+            f"confident {confident:.3f}",
+            flush=True,
+        )
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--set", default="mnist")
@@ -41,6 +58,7 @@ def main():
     parser.add_argument("--ae-dir", default="/tmp/kae/ae")
     parser.add_argument("--ae-epochs", type=int, default=15, help="pretraining epochs, if not pretrained yet")
     parser.add_argument("--verbose", type=int, default=0, help="2: a line per tenth of the steps")
+    parser.add_argument("--curve", action="store_true", help="print test accuracy after every tenth of the steps")
     args = parser.parse_args()
     data = test_set(args.set)
     names = [str(n) for n in data.class_names]
@@ -81,6 +99,7 @@ def main():
             ratio=args.ratio,
             seed=seed,
             verbose=args.verbose,
+            callbacks=[TestCurve(model, test, test_labels, name)] if args.curve else (),
         )
         accuracy = np.mean(classifiers.predict(model.classifier, test).argmax(axis=1) == test_labels)
         last = {k: round(v[-1], 3) for k, v in history.items()}
