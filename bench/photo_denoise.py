@@ -351,6 +351,19 @@ def trained_rows(args, noisy):
     return rows
 
 
+def code_version() -> str:
+    """A hash of the code a trained row depends on (this file, the photo model, the patches, blind spots), in
+    its cache key: a model cached by older code once stood in a table as today's (docs/benchmarks.md)."""
+    import inspect
+
+    from keras_ae.data import patches
+    from keras_ae.denoise import blind_spot
+    from keras_ae.models import photo
+
+    sources = [inspect.getsource(module) for module in (sys.modules[__name__], photo, patches, blind_spot)]
+    return hashlib.sha256("".join(sources).encode()).hexdigest()[:10]
+
+
 def trained_model(args, method):
     import keras
     import tensorflow as tf
@@ -360,7 +373,7 @@ def trained_model(args, method):
 
     sigma = 25
     key = {ONE_SIGMA: "sigma25", BLIND_SAME_BUDGET: "blind0-55", N2V: "n2v"}[method]
-    path = os.path.join(args.cache, f"{key}-{args.train_minutes:g}min-seed0.keras")
+    path = os.path.join(args.cache, f"{key}-{args.train_minutes:g}min-seed0-{code_version()}.keras")
     info_path = path + ".json"
     if os.path.isfile(path) and os.path.isfile(info_path):
         with open(info_path) as f:
