@@ -601,7 +601,7 @@ def readme_numbers(result) -> str:
             text += f" (BM3D {bm3d['seconds']:.0f} s)"
     elif shipped and shipped["seconds"] is not None:
         text += f", in {shipped['seconds']:.1f} s per 512x512 image through Keras"
-    text += f" on 2 shared AMD EPYC cores (AVX2) ({result['date']}; `bench/photo_denoise.py`)."
+    text += f" on {result['machine'].split(';')[0]} ({result['date']}; `bench/photo_denoise.py`)."
     return "\n".join([README_START, text, README_END])
 
 
