@@ -24,23 +24,26 @@ from keras_ae.recipes import classify  # noqa: E402
 from shared_sets import test_set  # noqa: E402
 
 from keras_ae.classify import classifier as classifiers  # noqa: E402
-from keras_ae.classify import joint, methods  # noqa: E402
+from keras_ae.classify import methods  # noqa: E402
 from keras_ae.models import load  # noqa: E402
 
 
-class TestCurve(keras.callbacks.Callback):
-    """Test accuracy of the current weights (not yet their moving average) after every tenth of the steps."""
+class Progress(keras.callbacks.Callback):
+    """Keeps the last tenth's training numbers and, with `curve`, prints test accuracy of the current weights
+    (not yet their moving average) after every tenth of the steps."""
 
-    def __init__(self, joint_model, images, labels, name):
+    def __init__(self, images, labels, name, curve):
         super().__init__()
-        self.joint_model, self.images, self.labels, self.name = joint_model, images, labels, name
+        self.images, self.labels, self.name, self.curve, self.last = images, labels, name, curve, {}
 
     def on_epoch_end(self, epoch, logs=None):
-        predicted = classifiers.predict(self.joint_model.classifier, self.images).argmax(axis=1)
-        confident = (logs or {}).get("confident", float("nan"))
+        self.last = {k: round(float(v), 3) for k, v in (logs or {}).items()}
+        if not self.curve:
+            return
+        predicted = classifiers.predict(self.model.classifier, self.images).argmax(axis=1)
         print(
             f"  {self.name} tenth {epoch + 1}: test {100 * np.mean(predicted == self.labels):.2f}% "
-            f"confident {confident:.3f}",
+            f"confident {self.last.get('confident', float('nan')):.3f}",
             flush=True,
         )
 
@@ -81,28 +84,19 @@ def main():
         unlabeled = np.setdiff1d(np.arange(len(pool)), validation)
         keras.utils.set_random_seed(seed)
         started = time.perf_counter()
-        model = joint.build_joint(
-            ae.encoder,
-            ae.decoder,
-            names,
-            initialize=scratch,
-            threshold=args.threshold,
-            reconstruction_weight=weight,
-            seed=seed,
+        settings = classify.Config(
+            joint_steps=args.steps,
+            joint_ratio=args.ratio,
+            joint_threshold=args.threshold,
+            joint_reconstruction=weight,
         )
-        history = joint.fit_joint(
-            model,
-            pool[labeled],
-            pool_labels[labeled],
-            pool[unlabeled],
-            args.steps,
-            ratio=args.ratio,
-            seed=seed,
-            verbose=args.verbose,
-            callbacks=[TestCurve(model, test, test_labels, name)] if args.curve else (),
-        )
-        accuracy = np.mean(classifiers.predict(model.classifier, test).argmax(axis=1) == test_labels)
-        last = {k: round(v[-1], 3) for k, v in history.items()}
+        progress = Progress(test, test_labels, name, args.curve)
+        model = methods.joint_classifier(
+            ae, scratch, pool[labeled], pool_labels[labeled], pool[unlabeled], settings, seed, names, args.verbose,
+            callbacks=[progress],
+        )  # fmt: skip
+        accuracy = np.mean(classifiers.predict(model, test).argmax(axis=1) == test_labels)
+        last = progress.last
         print(
             f"{args.set} seed {seed} {name} weight {weight:g} steps {args.steps} ratio {args.ratio} "
             f"threshold {args.threshold:g}: test {100 * accuracy:.2f}% ({time.perf_counter() - started:.0f} s) {last}",

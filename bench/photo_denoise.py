@@ -324,7 +324,7 @@ def trained_rows(args, noisy):
     blind-vs-one-sigma floor) and a Noise2Void model trained on noisy patches alone, each for --train-minutes
     of this process's CPU time, on the shipped model's training photos, same architecture (models.photo),
     batch 16 of 64x64, Adam 1e-3 with a cosine decay over the budget. Trained models are cached under
-    --cache (keyed by method, minutes, seed)."""
+    --cache (keyed by method, minutes, seed and `code_version`)."""
     if args.train_minutes <= 0:
         note = "not trained in this run (--train-minutes 0)"
         return [(method, None, None, note) for method in TRAINED]
@@ -412,7 +412,7 @@ def trained_model(args, method):
             (x, weight), _ = blind_spots(batch)  # the loss only at the blind spots, against the noisy pixel
             step(x, batch, weight)
         elif method == BLIND_SAME_BUDGET:  # a sigma per patch, as bench/train_photo_model.py draws them
-            sigmas = rng.uniform(0, 55, (len(batch), 1, 1, 1))
+            sigmas = rng.uniform(*NOISE_RANGE, (len(batch), 1, 1, 1))
             step(noisy_8bit(batch, sigmas, int(rng.integers(1 << 31))), batch, np.ones_like(batch))
         else:
             step(noisy_8bit(batch, sigma, int(rng.integers(1 << 31))), batch, np.ones_like(batch))

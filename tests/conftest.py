@@ -28,7 +28,7 @@ def pytest_xdist_make_scheduler(config, log):
 
 # Seconds each heavy module took under `pytest -n 2` (2 AVX2 EPYC cores, 2026-11-30); the rest take under 30 s.
 # Only the order matters: a worker that starts the longest modules first is not left running one of them alone
-# at the end while the other worker idles (about 40 s of the suite's wall time before this order).
+# at the end while the other worker idles.
 MODULE_SECONDS = {
     "test_distribute.py": 150,
     "test_generate.py": 140,

@@ -93,10 +93,11 @@ def self_training_round(
     return model, float(np.mean(pseudo == pool_labels[chosen]))
 
 
-def joint_classifier(ae, from_scratch, images, image_labels, unlabeled, settings, seed, names, verbose=0):
+def joint_classifier(ae, from_scratch, images, image_labels, unlabeled, settings, seed, names, verbose=0, callbacks=()):
     """The classifier of joint training (`keras_ae.classify.joint`): from the autoencoder with its
     reconstruction loss weighted by `joint_reconstruction`, or (`from_scratch`) from random weights without it.
-    `settings`: anything with the recipe Config's `joint_*`, `mask` and `learning_rate`."""
+    `settings`: anything with the recipe Config's `joint_*`, `mask` and `learning_rate`; `callbacks` see the
+    `JointClassifier` as their model."""
     weight = 0.0 if from_scratch else settings.joint_reconstruction
     model = joint.build_joint(
         ae.encoder,
@@ -119,5 +120,6 @@ def joint_classifier(ae, from_scratch, images, image_labels, unlabeled, settings
         settings.learning_rate,
         seed,
         verbose,
+        callbacks,
     )
     return model.classifier
