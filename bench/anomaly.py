@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import machine  # noqa: E402
 import numpy as np  # noqa: E402
 from keras_ae.recipes import anomaly  # noqa: E402
 
@@ -40,9 +40,7 @@ def main():
         mean = {k: float(np.mean([r[k] for r in rows.values()])) for k in METHODS}
         m = anomaly.run(dataset="signals", normal_class="normal", out=f"{tmp}/signals", **settings)
         cancer = anomaly.run(dataset="breast-cancer", normal_class="benign", out=f"{tmp}/cancer", **settings)
-    print(
-        f"\nROC-AUC on test examples; {args.epochs} epochs; {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-    )
+    print(f"\nROC-AUC on test examples; {args.epochs} epochs; {machine.describe()}")
     print(f"{'task':24s}" + "".join(f"{k:>18s}" for k in METHODS))
     extra = [("signals (conv1d)", m["roc_auc"]), ("breast-cancer (dense)", cancer["roc_auc"])]
     for name, auc in [*rows.items(), ("mnist-5k mean of digits", mean), *extra]:

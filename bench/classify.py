@@ -18,12 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
+import machine  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras_ae.recipes import classify  # noqa: E402
 from shared_sets import test_set  # noqa: E402
@@ -70,7 +70,7 @@ def main():
     parser.add_argument("--out", default="runs/bench_classify")
     parser.add_argument("--pretrained", default=None, help="a folder with <set>/autoencoder.keras to reuse")
     args = parser.parse_args()
-    print(f"{os.cpu_count()} CPUs, {platform.machine()}, TensorFlow {tf.__version__}, Keras {keras.__version__}")
+    print(f"{machine.describe()}, TensorFlow {tf.__version__}, Keras {keras.__version__}")
     seeds = tuple(int(s) for s in args.seeds.split(","))
     curve = () if args.curve == "none" else tuple(int(c) for c in args.curve.split(","))
     for name in args.sets.split(","):

@@ -25,12 +25,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import machine  # noqa: E402
 import numpy as np  # noqa: E402
 from shared_sets import test_set  # noqa: E402
 
@@ -319,9 +319,7 @@ def main():
             json.dump(result, f, indent=1)
     if args.train_only:
         return
-    print(
-        f"# bench/compress.py, {args.epochs} epochs, {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}"
-    )
+    print(f"# bench/compress.py, {args.epochs} epochs, {machine.describe()}")
     results = {}
     for name, title in TITLES.items():
         path = os.path.join(args.cache, f"rows-{name}.json")

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
+import machine  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras_ae.recipes import denoise  # noqa: E402
 from shared_sets import test_set  # noqa: E402
@@ -56,7 +56,7 @@ def main():
     parser.add_argument("--sets", default="mnist,notmnist")
     parser.add_argument("--throughput-only", action="store_true")
     args = parser.parse_args()
-    print(f"{os.cpu_count()} CPUs, {platform.machine()}, TensorFlow {tf.__version__}, Keras {keras.__version__}")
+    print(f"{machine.describe()}, TensorFlow {tf.__version__}, Keras {keras.__version__}")
     if not args.throughput_only:
         for name in args.sets.split(","):
             data = test_set(name)

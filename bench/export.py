@@ -20,6 +20,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
+import machine  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -190,7 +191,7 @@ def main():
     )
     lines = [
         f"keras-ae export benchmark: mnist-5k, {args.epochs} epochs, PSNR on {len(x_val)} validation images, "
-        f"{os.cpu_count()} CPU cores",
+        f"{machine.describe()}",
         f"TensorFlow {tf.__version__}, Keras {keras.__version__}; "
         "LiteRT 1 thread, Keras/SavedModel TF's default threads",
         "",

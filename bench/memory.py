@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import machine  # noqa: E402
 import numpy as np  # noqa: E402
 
 
@@ -115,7 +115,7 @@ def main():
     print(
         f"{args.images:,} PNGs of {args.size}x{args.size}x{args.channels} ({decoded_bytes / 2**30:.2f} GiB as float32; "
         f"cached in memory: {'yes' if cached else 'no'}), batch {args.batch_size}, {args.epochs} epoch(s), "
-        f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), TF {tf.__version__}"
+        f"{machine.describe()}, TF {tf.__version__}"
     )
     print("| step | seconds | images/s |")
     print("|---|---|---|")

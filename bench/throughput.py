@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -31,6 +30,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
+import machine  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -162,11 +162,7 @@ def main():
     base = statistics.median(rates["a"]) if "a" in rates else None
     base_predict = statistics.median(predict["a"]) if "a" in predict else None
     gpu = tf.config.list_physical_devices("GPU")
-    device = (
-        tf.config.experimental.get_device_details(gpu[0]).get("device_name", "GPU")
-        if gpu
-        else f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()})"
-    )
+    device = tf.config.experimental.get_device_details(gpu[0]).get("device_name", "GPU") if gpu else machine.describe()
     print(
         f"\n{len(clean)} MNIST digits, batch {args.batch_size}, {NOISE}, {args.rounds} rounds x "
         f"{args.epochs_per_round} epochs, {device}, TF {tf.__version__}, Keras {keras.__version__}"

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import machine  # noqa: E402
 from keras_ae.recipes import embed, train  # noqa: E402
 
 
@@ -41,9 +41,7 @@ def main():
             seconds = time.perf_counter() - start
             e = embed.run(model=os.path.join(out, "model.keras"), dataset=args.dataset, out=out + "-emb", echo=quiet)
             rows.append((arch, bottleneck, m, e, seconds))
-    print(
-        f"data {args.dataset}, {args.epochs} epochs, {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}"
-    )
+    print(f"data {args.dataset}, {args.epochs} epochs, {machine.describe()}")
     print(
         "| model | code | val PSNR (dB) | PCA PSNR (dB) | gain (dB) | val SSIM | PCA SSIM | 5-NN codes | 5-NN pixels | train time (s) |"
     )
