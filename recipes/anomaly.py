@@ -103,7 +103,7 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
     echo(f"model: {arch} autoencoder, code of {ae.code_size}, {ae.autoencoder.count_params():,} parameters")
 
     # 3. Train on normal examples only (a tenth of them held out for the validation loss).
-    work = runs.resume_or_start(c.out, as_dict(c), echo)
+    work = runs.resume_or_start(c.out, as_dict(c), echo, sources=(c.dataset,))
     n_hold = max(1, len(x_train) // 10)
     fit_x, hold_x = x_train[n_hold:], x_train[:n_hold]
     train_ds = (

@@ -200,7 +200,8 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
 
     # 2. Pretrain a masked autoencoder on every training image, labels hidden. It serves every seed (and, on
     #    your folders, the next run in the same --out, as long as the images stay the same).
-    work = runs.resume_or_start(c.out, as_dict(c), echo, inputs=user.inputs if user else ())
+    sources = (c.dataset, c.labels) if user else (c.dataset,)
+    work = runs.resume_or_start(c.out, as_dict(c), echo, inputs=user.inputs if user else (), sources=sources)
     ae, history = _autoencoder(c, data, pool, work, seeds[0], user, echo, verbose)
     pool_codes = ae.embed(pool)
     test_codes = ae.embed(test) if has_test else None

@@ -70,7 +70,7 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
     echo(f"data: {data.name}, {len(x_train)} training / {len(x_val)} validation images of {data.shape}")
 
     # 2. The model: a trained one, or a conv autoencoder trained here on (image, image) pairs.
-    work = runs.resume_or_start(c.out, as_dict(c), echo)
+    work = runs.resume_or_start(c.out, as_dict(c), echo, sources=(c.dataset,))
     if c.model:
         ae = load(c.model)
         if ae.input_shape != tuple(data.shape):

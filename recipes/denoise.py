@@ -140,7 +140,7 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
     #    chief writes `out` and the export; the other workers write private copies.
     out = c.out
     export_dir = c.export_dir
-    work = runs.resume_or_start(out, as_dict(c), echo)
+    work = runs.resume_or_start(out, as_dict(c), echo, sources=(c.dataset, c.pairs))
 
     def train(name, model, pairs, loss="mse"):
         echo(f"training {name} ({model.count_params():,} parameters, {epochs} epochs)")
@@ -313,7 +313,7 @@ def run_photos(c: Config, echo=print, verbose="auto") -> dict:
 
     out = c.out
     export_dir = c.export_dir
-    work = runs.resume_or_start(out, as_dict(c), echo)
+    work = runs.resume_or_start(out, as_dict(c), echo, sources=(c.dataset, c.pairs))
 
     def fit(name, model):
         echo(f"training {name} ({model.count_params():,} parameters, {epochs} epochs of {steps} steps)")

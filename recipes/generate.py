@@ -142,7 +142,7 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
 
     # 3. The models: a plain conv autoencoder, (with --critic-weight) the same trained with ACAI's critic on
     #    its decoded mixes, and (with --variational) its VAE twin, all trained alike.
-    work = runs.resume_or_start(c.out, as_dict(c), echo)
+    work = runs.resume_or_start(c.out, as_dict(c), echo, sources=(c.dataset,))
     judge.save(os.path.join(work, "judge.keras"))
     kinds = {"ae": {}}
     if c.critic_weight:

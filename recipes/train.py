@@ -77,7 +77,7 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
     # 3. A working folder that becomes `out` only when everything is written. If it holds an interrupted
     #    run of the same configuration, training resumes from it; otherwise it starts clean. On a cluster
     #    (`--strategy multiworker`) only the chief writes `out`; the other workers write a private copy.
-    work = runs.resume_or_start(c.out, as_dict(c), echo)
+    work = runs.resume_or_start(c.out, as_dict(c), echo, sources=(c.dataset,))
 
     # 4. Train on (image, image) pairs.
     history = training.fit_data(

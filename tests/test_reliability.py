@@ -421,6 +421,34 @@ def test_a_second_process_is_refused_while_a_run_folder_is_locked_and_a_dead_hol
     assert sorted(os.listdir(tmp_path)) == []
 
 
+def test_an_interrupted_run_resumes_only_on_the_same_settings_and_the_same_input_files(tmp_path, monkeypatch):
+    """A folder changed between a killed run and its rerun must not resume a model trained on other images."""
+    monkeypatch.chdir(tmp_path)  # `mnist-5k` names no path here: a spec, skipped
+    images, out, said = tmp_path / "images", str(tmp_path / "run"), []
+    images.mkdir()
+    (images / "a.png").write_bytes(b"first")
+
+    def start(config=None):
+        runs.release_all()  # as a new process would
+        work = runs.resume_or_start(out, config or {"epochs": 2}, said.append, sources=(str(images), "mnist-5k"))
+        return os.path.join(work, "backup")  # what an interrupted training leaves behind
+
+    os.makedirs(start())
+    assert os.path.isdir(start()) and said == []  # same settings, same files: it resumes
+    (images / "b.png").write_bytes(b"second")
+    assert not os.path.exists(start()) and "other input files; starting afresh" in said[-1]
+    os.makedirs(start())
+    (images / "a.png").write_bytes(b"changed!")  # same name, new content
+    assert not os.path.exists(start()) and "other input files" in said[-1]
+    os.makedirs(start())
+    assert not os.path.exists(start({"epochs": 3})) and "other settings; starting afresh" in said[-1]
+    assert runs.fingerprint(["mnist-5k"]) is None
+    assert json.loads((tmp_path / "run.partial" / "config.json").read_text())["inputs_fingerprint"] == (
+        runs.fingerprint([str(images)])
+    )
+    runs.release_all()
+
+
 # -- 5. the README's load_model -----------------------------------------------------------------------------------
 @pytest.mark.slow  # a fresh process with TensorFlow
 def test_import_keras_ae_is_enough_for_keras_load_model(models, tmp_path):
