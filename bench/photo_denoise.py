@@ -711,7 +711,8 @@ reflect-pad the image to the next multiple, crop the result back and clip it to 
   Not trained on: camera, moon, coins, text (the test images below) and astronaut, chelsea, coffee (validation).
 - Noise: blind Gaussian, sigma drawn uniformly in [0, 55]/255 per 64x64 patch, added to the clean patch,
   clipped to [0, 1] and rounded to 8 bits (as a noisy PNG is); random flips and 90-degree rotations.
-- Loss: MSE on the clean patch; Adam 1e-3 with a cosine decay; batch 16.
+- Loss: MSE on the clean patch; Adam, batch 16, the learning rate on a cosine decay over each run's time
+  budget (`bench/train_photo_model.py`; a resumed run restarts Adam and its schedule).
 - {training}
 - Checkpoint chosen by PSNR on the validation photos at sigma 25.
 
