@@ -95,11 +95,11 @@ def accuracy_on(predictions: list[dict], truth: dict, files) -> float:
     return float(np.mean([predicted[f] == truth[f] for f in files]))
 
 
-def one_seed(args, data, seed: int) -> dict:
+def one_seed(args, data, class_names, seed: int) -> dict:
     root = os.path.join(args.work, f"seed{seed}")
     shutil.rmtree(root, ignore_errors=True)  # the bench's own scratch folder, never a user's
     images, targets = data
-    names, first_labels = write_folders(root, images, targets, CLASS_NAMES, args.labels_per_class, seed)
+    names, first_labels = write_folders(root, images, targets, class_names, args.labels_per_class, seed)
     truth = {r["file"]: r["label"] for r in rows(os.path.join(root, "truth.csv"))}
     settings = {
         "epochs": args.epochs,
@@ -140,9 +140,6 @@ def one_seed(args, data, seed: int) -> dict:
     return result, settings
 
 
-CLASS_NAMES: list[str] = []
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--set", default="mnist", help="a test set of ../shared/data: mnist or notmnist")
@@ -160,10 +157,9 @@ def main():
     data = test_set(args.set)
     images, targets = data.arrays("train")
     images, targets = images[: args.images], targets[: args.images]
-    CLASS_NAMES[:] = data.class_names
     results = {}
     for seed in (int(s) for s in args.seeds.split(",")):
-        results[seed], settings = one_seed(args, (images, targets), seed)
+        results[seed], settings = one_seed(args, (images, targets), data.class_names, seed)
         print(json.dumps(results[seed]), flush=True)
 
     print(

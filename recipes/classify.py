@@ -200,7 +200,7 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
 
     # 2. Pretrain a masked autoencoder on every training image, labels hidden. It serves every seed (and, on
     #    your folders, the next run in the same --out, as long as the images stay the same).
-    sources = (c.dataset, c.labels) if user else (c.dataset,)
+    sources = (c.dataset, c.labels)  # no --labels: None, which the fingerprint skips
     work = runs.resume_or_start(c.out, as_dict(c), echo, inputs=user.inputs if user else (), sources=sources)
     ae, history = _autoencoder(c, data, pool, work, seeds[0], user, echo, verbose)
     pool_codes = ae.embed(pool)
