@@ -686,6 +686,7 @@ def write_card(result, info: dict) -> None:
         train_photos=", ".join(TRAIN_PHOTOS + SKLEARN_PHOTOS),
         training=info.get("training", "see metadata.json"),
         parameters=info.get("parameters", "?"),
+        checkpoint=info.get("checkpoint", ""),
     )
     path = os.path.join(pretrained.path(), pretrained.CARD)
     with open(path, "w", encoding="utf-8") as f:
@@ -714,7 +715,7 @@ reflect-pad the image to the next multiple, crop the result back and clip it to 
 - Loss: MSE on the clean patch; Adam, batch 16, the learning rate on a cosine decay over each run's time
   budget (`bench/train_photo_model.py`; a resumed run restarts Adam and its schedule).
 - {training}
-- Checkpoint chosen by PSNR on the validation photos at sigma 25.
+- Checkpoint chosen by PSNR on the validation photos at sigma 25{checkpoint}.
 
 ## Measured ({date}; {machine})
 `{command}`; mean PSNR (dB) over camera, moon, coins and text with noisy 8-bit PNGs:
@@ -829,6 +830,10 @@ def main():
             meta = meta or json.load(f)
         info = {"parameters": f"{meta.get('parameters', 0):,}"}
         checkpoint = meta.get("info", {}).get("checkpoint")
+        if checkpoint:
+            info["checkpoint"] = (
+                f": step {int(checkpoint['step']):,}, {checkpoint['seconds'] / 60:.0f} min into training"
+            )
         if args.training_note:
             info["training"] = args.training_note
         elif checkpoint:
