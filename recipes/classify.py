@@ -53,14 +53,17 @@ The autoencoder pretrains on every image, labelled or not. Each seed splits your
 `--validation-per-class` of its labels for validation, but never more than half of them, so a class with one
 label trains on it and holds nothing out; when no class has two labels nothing is held out, the settings and
 the method are the defaults (ties go to the later round) and a single seed runs. The methods then run as
-above, the method is chosen on the held-out labels, and it trains once more on all your labels (what is
-exported). The run folder also holds:
+above, the network best on the held-out labels is chosen (any of them, a baseline too: your files deserve
+the best labels; ties go to the autoencoder's), and it trains once more on all your labels (what is exported).
+The run folder also holds:
 
 * `predictions.csv`: `file,label,probability,sure` for every file of `--dataset`, once, by file name (a file
-  you labelled keeps your label, probability 1, sure). `sure` is 1 where the probability reaches a threshold
-  chosen on the held-out labels so that the sure predictions are ~99% right (the rule:
-  `keras_ae.classify.predictions.sure_threshold`); with fewer than 99 held-out predictions (pooled over the
-  seeds) it is a fixed, conservative 0.999, and metrics.json says which (`sure.rule`).
+  you labelled keeps your label, probability 1, sure). `sure` marks the files the held-out labels vouch for:
+  the threshold from which the split networks' held-out predictions (pooled over the seeds) are 99% right
+  with 80% confidence (`keras_ae.classify.predictions.sure_threshold`; that takes 161 held-out predictions
+  without an error, else a fixed, conservative 0.999), carried over to the network trained on all labels as
+  the share of files it marks (`transfer_threshold`: that network is more confident, so the same probability
+  would mark more files, wrongly). metrics.json says which rule and both thresholds (`sure`).
 * `to_label.csv`: `file,predicted,probability`, the `--to-label` unlabeled files whose labels should help most:
   the least sure (smallest gap between the top two probabilities), spread over the autoencoder's code space
   (k-means on the codes of the 5x as many least sure, one per cluster). Label them (copy them into the class
@@ -226,6 +229,7 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
                 "test": report.accuracy(test_probabilities, test_labels) if has_test else None,
                 "predicted": test_probabilities.argmax(axis=1) if has_test else None,
                 "held_out": pool_probabilities[validation],  # what chooses the threshold of `sure`
+                "pool_confidence": pool_probabilities.max(axis=1),  # and what carries it over
             }
             if model is not None and seed == seeds[0]:
                 kept[method] = model
@@ -343,11 +347,13 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
             title=f"{best}, seed {seeds[0]}: {100 * results[best][seeds[0]]['test']:.1f}% on {len(test)} test images",
         )
 
-    # 6. Keep the best autoencoder-based network (label spreading is not a network). On your folders it trains
-    #    once more, on all your labels, and labels every file: predictions.csv, the sure ones marked by a
+    # 6. Keep the best network (label spreading is not one): on a labelled data set the best autoencoder-based
+    #    one, what this recipe is about; on your folders the best of all, whatever it owes to the autoencoder,
+    #    trained once more on all your labels to label every file: predictions.csv, the sure ones marked by a
     #    threshold the held-out labels chose, and to_label.csv, the files to label next.
+    candidates = reversed(AE_METHODS) if user is None else (*reversed(AE_METHODS), *reversed(BASELINES))
     deployed = max(
-        (m for m in reversed(AE_METHODS) if m in kept),
+        (m for m in candidates if m in kept),
         key=lambda m: metrics["validation_accuracy"][m]["mean"],
         default=None,
     )
@@ -355,7 +361,10 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
     if user is not None and deployed:
         echo(f"training {deployed} again, on all {len(user.given)} labels")
         kept[deployed] = _refit(deployed, ae, pool, pool_labels, pool_codes, chosen_settings, c, seeds[0], **common)
-        held = [(results[deployed][s]["held_out"], pool_labels[draws[s][1]]) for s in seeds]
+        held = [
+            (results[deployed][s]["held_out"], pool_labels[draws[s][1]], results[deployed][s]["pool_confidence"])
+            for s in seeds
+        ]
         metrics.update(
             predictions.write_folder_outputs(user, kept[deployed], pool_codes, held, c.to_label, work, seeds[0], echo)
         )
@@ -447,31 +456,45 @@ def _refit(method, ae, pool, pool_labels, pool_codes, chosen, c: Config, seed, n
     """`method` (a network) trained again as the seeds trained it, on every label of `pool_labels` (the
     held-out ones too), with the settings the validation labels chose for most seeds."""
     given = np.flatnonzero(pool_labels != labels.UNLABELED)
-    if method == "joint":
-        return methods.joint_classifier(ae, False, pool[given], pool_labels[given], pool, c, seed, names, verbose)
+    from_scratch = method.startswith("scratch")
+    if method in ("joint", "scratch_consistency"):
+        images, targets = pool[given], pool_labels[given]
+        return methods.joint_classifier(ae, from_scratch, images, targets, pool, c, seed, names, verbose)
     common = {"names": names, "augment": augment, "verbose": verbose}
-    model = methods.frozen(ae, pool[given], pool_labels[given], c.head_steps, seed, **common)
-    if method == "frozen":
-        return model
-    source = report.most_common(chosen["self_training_source"]) if c.rounds else ""
-    if method == "finetuned" or "finetuned" in source:
-        tuned = methods.finetuned(
-            model, pool[given], pool_labels[given], c.finetune_steps, c.learning_rate / 3, augment, seed
+    if from_scratch:
+        model = classifiers.build_classifier(classifiers.copy_encoder(ae.encoder, initialize=True), names)
+        classifiers.fit_classifier(
+            model, pool[given], pool_labels[given], c.scratch_steps, 32, c.learning_rate, augment, seed
         )
-        if method == "finetuned":
-            return tuned
-    guesses = []
-    if "finetuned" in source:
-        guesses.append(classifiers.predict(tuned, pool))
-    if "label_spreading" in source:
-        partial = np.full(len(pool), semi_supervised.UNLABELED)
-        partial[given] = pool_labels[given]
-        option = report.most_common(chosen["label_spreading"])
-        spreading = semi_supervised.LabelSpreading(neighbors=10, **option).fit(pool_codes, partial, len(names))
-        guesses.append(spreading.distributions)
-    guesses = np.mean(guesses, axis=0)  # "finetuned+label_spreading": the two averaged
-    last = c.rounds if method == "self_training" else int(method.removeprefix("self_training_round"))
+        if method == "scratch":
+            return model
+        guesses = classifiers.predict(model, pool)
+    else:
+        model = methods.frozen(ae, pool[given], pool_labels[given], c.head_steps, seed, **common)
+        if method == "frozen":
+            return model
+        source = report.most_common(chosen["self_training_source"]) if c.rounds else ""
+        if method == "finetuned" or "finetuned" in source:
+            tuned = methods.finetuned(
+                model, pool[given], pool_labels[given], c.finetune_steps, c.learning_rate / 3, augment, seed
+            )
+            if method == "finetuned":
+                return tuned
+        guesses = []
+        if "finetuned" in source:
+            guesses.append(classifiers.predict(tuned, pool))
+        if "label_spreading" in source:
+            partial = np.full(len(pool), semi_supervised.UNLABELED)
+            partial[given] = pool_labels[given]
+            option = report.most_common(chosen["label_spreading"])
+            spreading = semi_supervised.LabelSpreading(neighbors=10, **option).fit(pool_codes, partial, len(names))
+            guesses.append(spreading.distributions)
+        guesses = np.mean(guesses, axis=0)  # "finetuned+label_spreading": the two averaged
+    rounds = method.removeprefix("scratch_")
+    last = c.rounds if rounds == "self_training" else int(rounds.removeprefix("self_training_round"))
     for r in range(1, last + 1):
-        model, _ = methods.self_training_round(ae, False, guesses, pool, pool_labels, given, given[:0], r, c, **common)
+        model, _ = methods.self_training_round(
+            ae, from_scratch, guesses, pool, pool_labels, given, given[:0], r, c, **common
+        )
         guesses = classifiers.predict(model, pool)
     return model

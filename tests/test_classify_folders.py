@@ -156,26 +156,37 @@ def _one_hot_like(confidence, right):
     return np.where(np.asarray(right)[:, None], p, p[:, ::-1]), np.zeros(len(confidence), int)
 
 
-def test_sure_threshold_counts_one_error_more_than_seen():
+def test_sure_threshold_needs_the_held_out_labels_to_vouch_for_it():
     few = _one_hot_like([0.9] * 50, [True] * 50)
     assert predictions.sure_threshold(*few) == {
         "held_out": 50,
         "precision": 0.99,
+        "confidence": predictions.SURE_CONFIDENCE,
         "threshold": predictions.FALLBACK_THRESHOLD,
         "rule": "fixed",
     }
-    # 150 held out: the 120 surest all right, then errors; 99 right in a row suffice at 99%
-    confidence = np.linspace(0.999, 0.5, 150)
-    right = np.arange(150) < 120
-    right[[125, 130]] = True
-    chosen = predictions.sure_threshold(*_one_hot_like(confidence, right))
-    assert chosen["rule"] == "validation" and chosen["held_out_sure"] == 120 and chosen["held_out_sure_accuracy"] == 1
-    assert chosen["threshold"] == pytest.approx(confidence[119])
-    # an error among the surest: 100 more right ones do not make up for it (needs 199 with one error)
-    right = np.ones(150, bool)
+    # 400 held out, the 250 surest right: at 99% and 80% confidence 161 right in a row vouch, 120 do not
+    confidence = np.linspace(0.9989, 0.5, 400)
+    chosen = predictions.sure_threshold(*_one_hot_like(confidence, np.arange(400) < 250))
+    assert chosen["rule"] == "validation" and chosen["held_out_sure"] == 250 and chosen["held_out_sure_accuracy"] == 1
+    assert chosen["threshold"] == pytest.approx(confidence[249])
+    assert predictions.sure_threshold(*_one_hot_like(confidence, np.arange(400) < 120))["rule"] == "fixed"
+    # an error among the surest: 200 more right ones do not make up for it (one error needs 299)
+    right = np.ones(400, bool)
     right[0] = False
-    assert predictions.sure_threshold(*_one_hot_like(confidence, right))["rule"] == "none"
+    assert predictions.sure_threshold(*_one_hot_like(confidence[:200], right[:200]))["rule"] == "fixed"
+    assert predictions.sure_threshold(*_one_hot_like(confidence, right))["rule"] == "validation"
+    # the held-out predictions contradict the fallback: 2 of 50 at 0.9995 wrong, nothing is sure
+    assert predictions.sure_threshold(*_one_hot_like([0.9995] * 50, np.arange(50) >= 2))["rule"] == "none"
     assert not predictions.is_sure(np.array([[0.9, 0.1]]), None).any()
+    assert predictions.error_bound(0, 161) <= 0.01 < predictions.error_bound(0, 160)
+
+
+def test_the_sure_threshold_carries_over_as_a_share_of_the_files():
+    split = [np.array([0.9, 0.95, 0.99, 0.999])] * 2  # 3 of 4 files at 0.95 or above
+    assert predictions.transfer_threshold(0.95, split, np.array([0.99, 0.995, 0.999, 0.9999])) == (0.995, 0.75)
+    assert predictions.transfer_threshold(0.95, split, np.array([0.5, 0.6, 0.7, 0.8])) == (0.95, 0.75)  # never lower
+    assert predictions.transfer_threshold(None, split, np.array([0.99] * 4)) == (None, None)
 
 
 def test_to_label_takes_the_least_sure_spread_over_the_codes():
@@ -225,7 +236,10 @@ def test_predictions_cover_every_file_once_and_to_label_suggests_new_ones(folder
     assert len(files) == len(set(files)) == TINY["to_label"] and set(files) <= set(names) and not set(files) & labelled
     assert {r["predicted"] for r in suggested} <= set(CLASSES.values())
     saved = json.loads((root / "run" / "metrics.json").read_text())
-    assert saved["sure"]["rule"] == "fixed" and saved["sure"]["threshold"] == predictions.FALLBACK_THRESHOLD
+    assert saved["sure"]["rule"] == "fixed" and saved["sure"]["split_threshold"] == predictions.FALLBACK_THRESHOLD
+    assert saved["sure"]["threshold"] >= predictions.FALLBACK_THRESHOLD  # carried over as a share of the files
+    sure = [float(r["probability"]) for r, t in zip(rows, targets, strict=True) if r["sure"] == "1"]
+    assert all(p >= saved["sure"]["threshold"] for p in sure if p < 1)
     assert saved["truth"]["files"] == len(names) - 3 * LABELLED and 0 <= saved["truth"]["accuracy"] <= 1
     assert saved["labels_per_class"] == {"one": LABELLED, "two": LABELLED, "zero": LABELLED}
     assert saved["accuracy"]["logreg_pixels"]["mean"] > 0.5  # measured on the --truth files
@@ -303,3 +317,39 @@ def test_bad_folders_and_labels_are_one_line_errors_before_training(cli, tmp_pat
     )
     assert_one_line_error(*cli("recipe", "classify", "--truth", bad, "--out", out)[::2], "--truth is for a run")
     assert not os.path.exists(out)
+
+
+@pytest.mark.slow
+def test_a_baseline_that_wins_on_validation_trains_again_on_all_labels():
+    """On your folders the best network labels the files, a baseline too: it must train again as the seeds
+    trained it, from random weights, on every label."""
+    from keras_ae.recipes import classify
+
+    from keras_ae.classify.augment import ShiftRotate
+    from keras_ae.models import build
+
+    images, targets = _digits(60)
+    pool = images[..., None].astype(np.float32) / 255
+    given = np.full(len(pool), labels.UNLABELED)
+    given[:15] = targets[:15]
+    ae = build("conv", (8, 8, 1), 8, filters=(8,))
+    settings = classify.Config(**{**TINY, "scratch_steps": 100, "round_epochs": 20})
+    model = classify._refit(  # scratch, then a self-training round on its own guesses
+        "scratch_self_training",
+        ae,
+        pool,
+        given,
+        ae.embed(pool),
+        {},
+        settings,
+        0,
+        list(CLASSES.values()),
+        ShiftRotate(seed=0),
+        0,
+    )
+    probabilities = np.asarray(model.predict(pool, verbose=0))
+    assert probabilities.shape == (60, 3)
+    assert np.mean(probabilities[:15].argmax(axis=1) == targets[:15]) >= 0.8  # it learned the labels
+    kernel = model.trainable_weights[0].numpy()
+    assert kernel.shape == ae.encoder.trainable_weights[0].shape
+    assert not np.allclose(kernel, ae.encoder.trainable_weights[0].numpy())  # not the autoencoder's weights
