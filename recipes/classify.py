@@ -296,9 +296,8 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
         self_train("", sources[source], from_scratch=False)
 
         # 3d. The same network from scratch: labelled images only, then the same rounds on its own guesses.
-        model = classifiers.build_classifier(classifiers.copy_encoder(ae.encoder, initialize=True), names)
-        classifiers.fit_classifier(
-            model, pool[labeled], pool_labels[labeled], c.scratch_steps, 32, c.learning_rate, augment, seed
+        model = methods.scratch(
+            ae, pool[labeled], pool_labels[labeled], c.scratch_steps, c.learning_rate, augment, seed, names
         )
         self_train("scratch_", network("scratch", model), from_scratch=True)
 
@@ -462,9 +461,8 @@ def _refit(method, ae, pool, pool_labels, pool_codes, chosen, c: Config, seed, n
         return methods.joint_classifier(ae, from_scratch, images, targets, pool, c, seed, names, verbose)
     common = {"names": names, "augment": augment, "verbose": verbose}
     if from_scratch:
-        model = classifiers.build_classifier(classifiers.copy_encoder(ae.encoder, initialize=True), names)
-        classifiers.fit_classifier(
-            model, pool[given], pool_labels[given], c.scratch_steps, 32, c.learning_rate, augment, seed
+        model = methods.scratch(
+            ae, pool[given], pool_labels[given], c.scratch_steps, c.learning_rate, augment, seed, names
         )
         if method == "scratch":
             return model

@@ -62,6 +62,14 @@ def frozen(ae, images, image_labels, steps, seed, names, augment, verbose):
     return model
 
 
+def scratch(ae, images, image_labels, steps: int, learning_rate: float, augment, seed, names):
+    """The baseline: the same network as the autoencoder's encoder under a head, from random weights, trained
+    on the labelled images with the same augmentation."""
+    model = classifiers.build_classifier(classifiers.copy_encoder(ae.encoder, initialize=True), names)
+    classifiers.fit_classifier(model, images, image_labels, steps, 32, learning_rate, augment, seed)
+    return model
+
+
 def finetuned(head_trained, images, image_labels, steps: int, learning_rate: float, augment, seed):
     """A copy of the frozen-encoder classifier (`head_trained`, what `frozen` returns), then trained whole
     (batch norm frozen)."""

@@ -136,7 +136,8 @@ def sure_threshold(
     order = np.argsort(-confidence_of, kind="stable")
     errors = np.cumsum(probabilities.argmax(axis=1)[order] != true[order])
     count = np.arange(1, len(order) + 1)
-    # only cut between different probabilities: everything at the threshold is sure, so it must count
+    # only cut between different probabilities: everything at the threshold is sure, so it must count (the
+    # slice keeps it empty when nothing is held out)
     last_of_value = np.r_[confidence_of[order][1:] != confidence_of[order][:-1], True][: len(order)]
     ok = (error_bound(errors, count, confidence) <= 1 - precision + 1e-12) & last_of_value
     if ok.any():
