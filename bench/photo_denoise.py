@@ -3,6 +3,7 @@
     python bench/photo_denoise.py                                   # measure, print, write docs/benchmarks.md
     python bench/photo_denoise.py --package-model /work/photo/run/best.keras --train-info /work/photo/run/best.json
     python bench/photo_denoise.py --curve /work/photo/run/curve.csv  # also plot docs/photo_curve.png
+    python bench/photo_denoise.py --budgets 10,20,40                # only the equal-budget table, as training goes on
 
 `--package-model` first rebuilds keras_ae/pretrained/photo-gray/ from a `.keras` file (model.keras, SavedModel,
 TFLite float32 and int8, metadata.json); the bench then measures the files as shipped and writes their
@@ -829,6 +830,118 @@ def package(args) -> dict:
     return meta
 
 
+# ---------------------------------------------------------------------------------------------------- budgets
+BUDGETS_START, BUDGETS_END = "<!-- photo-budgets:start -->", "<!-- photo-budgets:end -->"
+
+
+def budget_rows(args) -> list[dict]:
+    """The three from-scratch rows (one-sigma, blind, Noise2Void) trained at each of --budgets CPU minutes
+    (cached like the table's rows) and measured at sigma 25 on the test images: the floors that compare
+    methods at equal training budgets, as training goes on, in one run of one command."""
+    import copy
+
+    from keras_ae.models import photo
+
+    clean = test_images(args.images)
+    work = tempfile.mkdtemp(prefix="photo-budgets-")
+    noisy = {
+        name: save_and_read_png(noisy_8bit(image, 25, 25_000 + TEST.index(name)), os.path.join(work, f"{name}.png"))
+        for name, image in clean.items()
+    }
+    table = []
+    for minutes in args.budgets:
+        budget_args = copy.copy(args)
+        budget_args.train_minutes = minutes
+        row = {"minutes": minutes}
+        for method in (ONE_SIGMA, BLIND_SAME_BUDGET, N2V):
+            model, note = trained_model(budget_args, method)
+            scores = [psnr(photo.denoise(model, noisy[n][..., None])[..., 0], clean[n]) for n in args.images]
+            row[method] = {"mean25": float(np.mean(scores)), "steps": note.split(" steps")[0]}
+            if args.self_ensemble and method != BLIND_SAME_BUDGET:
+                scores = [psnr(self_ensemble(model, noisy[n]), clean[n]) for n in args.images]
+                row[method]["ensemble25"] = float(np.mean(scores))
+        print(budget_line(row), flush=True)
+        table.append(row)
+    return table
+
+
+def self_ensemble(model, image: np.ndarray) -> np.ndarray:
+    """The mean of the model's outputs over the 8 flips and 90-degree turns of a (H, W) image, each turned back:
+    test-time self-ensembling, 8 times the time of one pass."""
+    from keras_ae.models import photo
+
+    outputs = []
+    for turns in range(4):
+        for flip in (False, True):
+            view = np.rot90(image, turns)
+            view = np.ascontiguousarray(view[:, ::-1] if flip else view)
+            out = photo.denoise(model, view[..., None])[..., 0]
+            outputs.append(np.rot90(out[:, ::-1] if flip else out, -turns))
+    return np.mean(outputs, axis=0)
+
+
+def budget_line(row) -> str:
+    one, blind, n2v = (row[m]["mean25"] for m in (ONE_SIGMA, BLIND_SAME_BUDGET, N2V))
+    counts = [int(row[m]["steps"].replace(",", "")) for m in (ONE_SIGMA, BLIND_SAME_BUDGET, N2V)]
+    steps = f"{min(counts):,}-{max(counts):,}"
+    line = (
+        f"| {row['minutes']:g} ({steps} steps) | {one:.2f} | {blind:.2f} | {blind - one:+.2f} | "
+        f"{n2v:.2f} | {n2v - one:+.2f} |"
+    )
+    if "ensemble25" in row[N2V]:
+        one_x8, n2v_x8 = row[ONE_SIGMA]["ensemble25"], row[N2V]["ensemble25"]
+        line += f" {one_x8:.2f} | {n2v_x8:.2f} | {n2v_x8 - one_x8:+.2f} |"
+    return line
+
+
+def budgets_section(table, args) -> str:
+    command = "python bench/photo_denoise.py " + " ".join(sys.argv[1:])
+    head = (
+        "| CPU minutes each | one-sigma | blind (σ 0-55) | blind - one-sigma (floor >= -0.3) | Noise2Void | "
+        "Noise2Void - one-sigma (floor >= -1.5) |"
+    )
+    rule = "|---|---|---|---|---|---|"
+    if args.self_ensemble:
+        head += " one-sigma, x8 | Noise2Void, x8 | difference, x8 |"
+        rule += "---|---|---|"
+    return "\n".join(
+        [
+            BUDGETS_START,
+            f"`{command}` ({datetime.date.today().isoformat()}; {MACHINE}; Python {platform.python_version()}):",
+            "",
+            "σ25 mean PSNR (dB) over " + ", ".join(args.images) + ", each noisy 8-bit PNG drawn once (seed 25,000 + "
+            "image index); each model trained from scratch for that many CPU minutes of its own process "
+            "(`trained_model`: batch 16 of 64x64, Adam 1e-3 on a cosine over the budget), so every budget is a "
+            "run of its own, not a checkpoint of a longer one."
+            + (
+                " x8: test-time self-ensembling (`self_ensemble`: the mean over the 8 flips and 90-degree turns)."
+                if args.self_ensemble
+                else ""
+            ),
+            "",
+            head,
+            rule,
+            *[budget_line(row) for row in table],
+            BUDGETS_END,
+        ]
+    )
+
+
+def write_budgets(table, args) -> None:
+    path = os.path.join(ROOT, "docs", "benchmarks.md")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    if BUDGETS_START not in text or BUDGETS_END not in text:
+        print("docs/benchmarks.md has no photo-budgets block; not updated")
+        return
+    section = budgets_section(table, args)
+    text = text[: text.index(BUDGETS_START)] + section + text[text.index(BUDGETS_END) + len(BUDGETS_END) :]
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+    print(f"wrote the budgets table into {os.path.relpath(path, ROOT)}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--package-model", help="rebuild keras_ae/pretrained/photo-gray/ from this .keras first")
@@ -846,9 +959,23 @@ def main():
     parser.add_argument(
         "--reuse-last", action="store_true", help="write docs and the card from the last measured run (in --cache)"
     )
+    parser.add_argument(
+        "--budgets",
+        help="only the equal-budget table: train the one-sigma, blind and Noise2Void rows at each of these CPU "
+        "minutes (e.g. 10,20,40) and write it into docs/benchmarks.md",
+    )
+    parser.add_argument(
+        "--self-ensemble", action="store_true", help="with --budgets: also the one-sigma and Noise2Void rows x8"
+    )
     args = parser.parse_args()
     args.images = tuple(args.images.split(","))
     args.sigmas = tuple(int(s) for s in args.sigmas.split(","))
+    if args.budgets:
+        args.budgets = [float(m) for m in args.budgets.split(",")]
+        table = budget_rows(args)
+        if not args.no_docs:
+            write_budgets(table, args)
+        return
     meta = package(args) if args.package_model else None
     result = None
     if args.reuse_last:
