@@ -28,6 +28,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import docs_block  # noqa: E402
 import keras  # noqa: E402
 import machine  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -110,17 +111,10 @@ def curve_table(name: str, by_count: dict[int, dict]) -> str:
 
 def write_curve(sections: list[str]) -> None:
     path = os.path.join(ROOT, "docs", "benchmarks.md")
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    if CURVE_START not in text or CURVE_END not in text:
+    if docs_block.replace_block(path, CURVE_START, CURVE_END, "\n".join([CURVE_START, *sections, CURVE_END])):
+        print(f"wrote the curve into {os.path.relpath(path, ROOT)}")
+    else:
         print("docs/benchmarks.md has no classify-curve block; not updated")
-        return
-    block = "\n".join([CURVE_START, *sections, CURVE_END])
-    text = text[: text.index(CURVE_START)] + block + text[text.index(CURVE_END) + len(CURVE_END) :]
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
-    print(f"wrote the curve into {os.path.relpath(path, ROOT)}")
 
 
 def main():

@@ -39,6 +39,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import docs_block  # noqa: E402
 import machine  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -618,16 +619,7 @@ def docs_section(result) -> str:
 
 def write_docs(result) -> None:
     path = os.path.join(ROOT, "docs", "benchmarks.md")
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    section = docs_section(result)
-    if START in text and END in text:
-        text = text[: text.index(START)] + section + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
+    docs_block.replace_block(path, START, END, docs_section(result), append=True)
     print(f"wrote {os.path.relpath(path, ROOT)}")
 
 
@@ -664,17 +656,10 @@ def readme_numbers(result) -> str:
 
 
 def write_readme(result) -> None:
-    path = os.path.join(ROOT, "README.md")
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    if README_START not in text or README_END not in text:
+    if docs_block.replace_block(os.path.join(ROOT, "README.md"), README_START, README_END, readme_numbers(result)):
+        print("updated the numbers in README.md")
+    else:
         print("README.md has no photo-numbers block; not updated")
-        return
-    text = text[: text.index(README_START)] + readme_numbers(result) + text[text.index(README_END) + len(README_END) :]
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
-    print("updated the numbers in README.md")
 
 
 def read_curve(path: str) -> list[dict]:
@@ -929,17 +914,10 @@ def budgets_section(table, args) -> str:
 
 def write_budgets(table, args) -> None:
     path = os.path.join(ROOT, "docs", "benchmarks.md")
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    if BUDGETS_START not in text or BUDGETS_END not in text:
+    if docs_block.replace_block(path, BUDGETS_START, BUDGETS_END, budgets_section(table, args)):
+        print(f"wrote the budgets table into {os.path.relpath(path, ROOT)}")
+    else:
         print("docs/benchmarks.md has no photo-budgets block; not updated")
-        return
-    section = budgets_section(table, args)
-    text = text[: text.index(BUDGETS_START)] + section + text[text.index(BUDGETS_END) + len(BUDGETS_END) :]
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
-    print(f"wrote the budgets table into {os.path.relpath(path, ROOT)}")
 
 
 def main():
