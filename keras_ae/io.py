@@ -305,14 +305,15 @@ def load_keras_model(path, flag: str = "--model"):
     """A `.keras` file loaded safely (`safe_mode=True`: no Lambda layers, no pickles), or a `UserError`."""
     import zipfile
 
-    import keras  # keras_ae/__init__.py registers every keras-ae layer as Keras loads (no import of models here)
-
     path = os.fspath(path)
     named = f"{flag} {path}" if flag else path
     if not os.path.exists(path):
         raise UserError(f"{named}: not found")
     if not os.path.isfile(path) or not zipfile.is_zipfile(path):
         raise UserError(f"{named}: not a Keras model file (.keras)")
+    import keras  # after the checks: a wrong path is told at once, not after TensorFlow's start-up
+
+    # keras_ae/__init__.py registers every keras-ae layer as Keras loads (no import of models here)
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # noqa: BLE001 - any failure to deserialise is the user's file at fault

@@ -117,7 +117,7 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
         or (isinstance(c.dataset, str) and patchlib.mixed_sizes(c.dataset))
     ):
         return run_photos(c, echo=echo, verbose=verbose)
-    noise, epochs = c.noise or DIGITS_NOISE, c.epochs or DIGITS_EPOCHS
+    noise, epochs = c.noise or DIGITS_NOISE, DIGITS_EPOCHS if c.epochs is None else c.epochs
     arch, bottleneck, filters, batch_size, seed = c.arch, c.bottleneck, c.filters, c.batch_size, c.seed
     started = time.perf_counter()
     training.check_settings(epochs, "mse", c.learning_rate)
@@ -239,7 +239,9 @@ def run_photos(c: Config, echo=print, verbose="auto") -> dict:
     from keras_ae.models.photo import denoise as denoise_any_size
 
     dataset, mode, pairs, compare, seed, batch_size = c.dataset, c.mode, c.pairs, c.compare, c.seed, c.batch_size
-    noise, epochs, patch = c.noise or PHOTO_NOISE, c.epochs or PHOTO_EPOCHS, c.patch or PHOTO_PATCH
+    noise = c.noise or PHOTO_NOISE
+    epochs = PHOTO_EPOCHS if c.epochs is None else c.epochs  # `--epochs 0` and `--patch 0` are refused below,
+    patch = PHOTO_PATCH if c.patch is None else c.patch  # not taken for the defaults
     started = time.perf_counter()
     training.check_settings(epochs, "mse", c.learning_rate)
     if mode not in MODES:
@@ -262,6 +264,12 @@ def run_photos(c: Config, echo=print, verbose="auto") -> dict:
     # 1. Data: whole images of any size; validation images are held out whole and measured whole, each with
     #    one fixed noisy copy. n2v and n2n see fixed noisy copies of the training images too, as a user's
     #    files are: never the clean images, never fresh noise.
+    if isinstance(dataset, str) and dataset not in patchlib.PHOTO_SETS and not os.path.isdir(dataset):
+        chosen_by = "--patch" if c.patch is not None else f"--pairs {pairs}" if pairs else f"--mode {mode}"
+        raise UserError(
+            f"{chosen_by} trains the photo denoiser, on a folder of images or a built-in photo set "
+            f"({', '.join(patchlib.PHOTO_SETS)}): --dataset {dataset} is neither"
+        )
     if pairs and not os.path.isdir(str(dataset)):
         raise UserError(f"--pairs {pairs} pairs with a folder: --dataset must be the folder of first shots")
     data = dataset if isinstance(dataset, patchlib.PhotoData) else patchlib.load_photos(str(dataset), seed=seed)

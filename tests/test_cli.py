@@ -142,17 +142,26 @@ def test_errors_reach_a_real_user_without_traceback(tmp_path):
     assert_one_line_error(result.returncode, result.stderr, "--dataset nowhere")
 
 
-def test_help_does_not_start_tensorflow():
+@pytest.mark.parametrize(
+    "args, code",
+    [(["--help"], 0), (["denoise", "no-such-photo.png", "-o", "out"], 2), (["export", "no-such-run", "-o", "out"], 2)],
+    ids=["help", "missing-photo", "missing-run"],
+)
+def test_help_and_bad_input_answer_without_starting_tensorflow(args, code, tmp_path):
+    """TensorFlow's import takes seconds: `--help` and an error a flag or a file check can see come first."""
     import subprocess
     import sys
 
-    code = (
-        "import sys; from keras_ae.cli import main; sys.argv=['keras-ae','--help']\n"
-        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\nassert 'tensorflow' not in sys.modules"
+    script = (
+        f"import sys; from keras_ae.cli import main\ntry:\n    main({args!r})\nexcept SystemExit as e:\n"
+        f"    assert e.code == {code}, e.code\nassert 'tensorflow' not in sys.modules, 'imported TensorFlow'"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "train" in result.stdout and "embed" in result.stdout
+    if code:
+        assert_one_line_error(code, result.stderr, args[1])
+    else:
+        assert "train" in result.stdout and "embed" in result.stdout
 
 
 def test_tensorboard_logging_needs_its_package(cli, tmp_path, monkeypatch):

@@ -119,6 +119,8 @@ def test_noise2noise_from_two_folders_of_noisy_shots(tmp_path):
         (["--patch", "40"], "--patch 40 is larger than photo3.png (36x60); use --patch 36 or smaller"),
         (["--noise", "gaussian:0.2-0.05"], "range 0.2-0.05 is backwards; write 0.05-0.2"),
         (["--patch", "30"], "--patch must be a positive multiple of 4"),
+        (["--patch", "0"], "--patch must be a positive multiple of 4"),  # not the default taken for 0
+        (["--epochs", "0", "--patch", "16"], "--epochs must be at least 1"),
         (["--mode", "n2n", "--pairs", "PAIRS", "--patch", "16"], "only in"),
         (["--mode", "n2v", "--pairs", "PAIRS", "--patch", "16"], "--pairs"),
         (["--mode", "n2n", "--noise", "none", "--patch", "16"], "needs --pairs DIR"),
@@ -130,3 +132,9 @@ def test_bad_photo_input_is_one_line_and_exit_2(cli, tmp_path, args, fragment):
     args = [str(pairs) if a == "PAIRS" else a for a in args]
     code, _, err = cli("recipe", "denoise", "--dataset", folder, "--out", tmp_path / "run", "--no-export", *args)
     assert_one_line_error(code, err, fragment)
+
+
+@pytest.mark.parametrize("args", [["--mode", "n2v"], ["--patch", "16"]])
+def test_photo_flags_on_the_digit_set_name_the_flag_and_what_it_needs(cli, tmp_path, args):
+    code, _, err = cli("recipe", "denoise", "--out", tmp_path / "run", "--no-export", *args)
+    assert_one_line_error(code, err, args[0], "a folder of images", "--dataset mnist-5k is neither")

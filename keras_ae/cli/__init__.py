@@ -1,7 +1,7 @@
 """`keras-ae`: a thin click layer. Commands parse flags and call the library or a recipe.
 
 A `UserError` from anywhere below becomes one line on stderr and exit code 2; TensorFlow is imported only
-when a command runs, so `keras-ae --help` answers at once.
+when a command needs it, so `keras-ae --help`, and a bad flag or a missing file, answer at once.
 """
 
 from __future__ import annotations
@@ -15,10 +15,13 @@ from keras_ae.errors import UserError
 
 
 def quiet_tensorflow() -> None:
-    """Import TensorFlow with its C++ start-up chatter (oneDNN, CUDA probes) held back.
+    """Hold back TensorFlow's C++ start-up chatter (oneDNN, CUDA probes) whenever TensorFlow is first imported.
 
-    TF 2.21 writes those lines before its own log level applies, so the import runs with file descriptor 2
-    pointed at a temporary file, whose text is shown only if the import fails.
+    TF 2.21 writes those lines before its own log level applies, so its import (and its first look for devices,
+    which logs a failed CUDA probe as an error on machines without a GPU) must run with file descriptor 2
+    pointed at a temporary file, whose text is shown only if the import fails. Rather than importing TensorFlow
+    here (seconds, before any flag is even parsed), this puts a finder in front of `sys.meta_path` that wraps
+    the import wherever it happens: a command that fails on a bad flag or a missing file answers at once.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import logging
@@ -26,24 +29,55 @@ def quiet_tensorflow() -> None:
     tf_logger = logging.getLogger("tensorflow")  # the logger TensorFlow's Python side writes to
     if not any(isinstance(f, NoRetracingNotice) for f in tf_logger.filters):
         tf_logger.addFilter(NoRetracingNotice())
-    if "tensorflow" in sys.modules:
-        return
-    import tempfile
+    if "tensorflow" not in sys.modules and not any(isinstance(f, _QuietImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _QuietImport())
 
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+") as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            import tensorflow  # noqa: F401
-        except BaseException:
-            os.dup2(saved, 2)
-            captured.seek(0)
-            sys.stderr.write(captured.read())
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+
+class _QuietImport:
+    """A meta-path finder for `tensorflow` alone: finds it as Python would, with a loader that captures fd 2."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)  # once: the real finders answer from here on
+        import importlib.util
+
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _StderrCapturingLoader(spec.loader)
+        return spec
+
+
+class _StderrCapturingLoader:
+    """Runs the wrapped loader's `exec_module` with file descriptor 2 captured; everything else is the loader's."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def __getattr__(self, name):
+        return getattr(self.loader, name)
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        import tempfile
+
+        sys.stderr.flush()
+        saved = os.dup(2)
+        with tempfile.TemporaryFile(mode="w+") as captured:
+            os.dup2(captured.fileno(), 2)
+            try:
+                self.loader.exec_module(module)
+                module.config.list_physical_devices()  # the device probe's "failed call to cuInit" line, too
+            except BaseException:
+                os.dup2(saved, 2)
+                captured.seek(0)
+                sys.stderr.write(captured.read())
+                raise
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
 
 
 class NoRetracingNotice:
@@ -92,7 +126,7 @@ def _max_pixels(ctx, param, value):
 @click.pass_context
 def cli(ctx):
     """Autoencoders for Keras: train, embed, export, and the recipes (denoise, ...)."""
-    if ctx.invoked_subcommand and not {"--help", "-h", "--list"} & set(sys.argv):
+    if ctx.invoked_subcommand:
         quiet_tensorflow()
 
 

@@ -137,6 +137,8 @@ def _write_tflite(ae, endpoints, work, quantize, images, batch, int8_io) -> dict
 
 def as_autoencoder(model_or_path):
     """An `Autoencoder` from itself, from its composed Keras model, or from a path."""
+    if isinstance(model_or_path, (str, os.PathLike)) and not os.path.exists(model_or_path):
+        raise UserError(f"{os.fspath(model_or_path)}: not found")  # told before TensorFlow's seconds of start-up
     import keras
 
     from keras_ae.models import Autoencoder, load
