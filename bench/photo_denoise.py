@@ -387,7 +387,7 @@ def trained_model(args, method):
     if method == N2V:
         from keras_ae.denoise import blind_spot
 
-        blind_spots = blind_spot.Noise2VoidPairs(seed=0)  # 2% of pixels replaced by a neighbour (never themselves)
+        blind_spots = blind_spot.Noise2VoidPairs(seed=0)  # 10% of pixels replaced by a neighbour (never itself)
     keras.utils.set_random_seed(0)
     model = photo.photo_denoiser()
     rng = np.random.default_rng(0)
