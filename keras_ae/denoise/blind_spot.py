@@ -13,7 +13,7 @@ correlated noise (JPEG blocks, demosaicing), which it would learn as signal.
 Why 10%, not the 0.2% of the `n2v` package or the 2% this module used before: only the masked pixels carry a
 loss, so the fraction is the share of each patch that teaches anything. Measured at an equal budget (the photo
 model, 20 CPU minutes, ~4,200 steps of 16 patches of 64x64 at sigma 25, camera/moon/coins/text): 2% gives
-30.13 dB, 5% 30.34, 10% 30.50 (`bench/photo_denoise.py`'s Noise2Void row, docs/benchmarks.md).
+30.13 dB, 5% 30.34, 10% 30.50 (`bench/n2v_fraction.py`, docs/benchmarks.md).
 
 The masking runs in the tf.data pipeline (`Noise2VoidPairs`), and the model trains inside a thin wrapper
 (`blind_spot_trainer`): inputs (masked image, mask), output `denoiser(image) * mask`, target `noisy * mask`.
