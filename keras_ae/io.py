@@ -311,9 +311,10 @@ def load_keras_model(path, flag: str = "--model"):
         raise UserError(f"{named}: not found")
     if not os.path.isfile(path) or not zipfile.is_zipfile(path):
         raise UserError(f"{named}: not a Keras model file (.keras)")
-    import keras  # after the checks: a wrong path is told at once, not after TensorFlow's start-up
-
+    # imported after the checks, so a wrong path is told at once, not after TensorFlow's start-up;
     # keras_ae/__init__.py registers every keras-ae layer as Keras loads (no import of models here)
+    import keras
+
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # noqa: BLE001 - any failure to deserialise is the user's file at fault
