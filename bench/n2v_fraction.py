@@ -25,7 +25,6 @@ from machine import describe
 
 def measure(fraction: float, minutes: float, cache: str) -> tuple[str, list[float]]:
     from keras_ae.denoise import blind_spot
-    from keras_ae.models import photo
 
     original = blind_spot.Noise2VoidPairs
     blind_spot.Noise2VoidPairs = functools.partial(original, fraction=fraction)
@@ -35,12 +34,8 @@ def measure(fraction: float, minutes: float, cache: str) -> tuple[str, list[floa
         model, note = bench.trained_model(args, bench.N2V)
     finally:
         blind_spot.Noise2VoidPairs = original
-    scores = []
-    for name, clean in bench.test_images(bench.TEST).items():
-        noisy = bench.noisy_8bit(clean, 25, 25_000 + bench.TEST.index(name))  # the budgets table's noisy images
-        noisy = bench.save_and_read_png(noisy, os.path.join(args.cache, f"{name}.png"))
-        scores.append(bench.psnr(photo.denoise(model, noisy[..., None])[..., 0], clean))
-    return note, scores
+    clean, noisy = bench.sigma25_images(bench.TEST, args.cache)  # the budgets table's noisy images
+    return note, bench.sigma25_scores(model, clean, noisy)
 
 
 def main():

@@ -825,14 +825,7 @@ def budget_rows(args) -> list[dict]:
     methods at equal training budgets, as training goes on, in one run of one command."""
     import copy
 
-    from keras_ae.models import photo
-
-    clean = test_images(args.images)
-    work = tempfile.mkdtemp(prefix="photo-budgets-")
-    noisy = {
-        name: save_and_read_png(noisy_8bit(image, 25, 25_000 + TEST.index(name)), os.path.join(work, f"{name}.png"))
-        for name, image in clean.items()
-    }
+    clean, noisy = sigma25_images(args.images, tempfile.mkdtemp(prefix="photo-budgets-"))
     table = []
     for minutes in args.budgets:
         budget_args = copy.copy(args)
@@ -840,7 +833,7 @@ def budget_rows(args) -> list[dict]:
         row = {"minutes": minutes}
         for method in (ONE_SIGMA, BLIND_SAME_BUDGET, N2V):
             model, note = trained_model(budget_args, method)
-            scores = [psnr(photo.denoise(model, noisy[n][..., None])[..., 0], clean[n]) for n in args.images]
+            scores = sigma25_scores(model, clean, noisy)
             row[method] = {"mean25": float(np.mean(scores)), "steps": note.split(" steps")[0]}
             if args.self_ensemble and method != BLIND_SAME_BUDGET:
                 scores = [psnr(self_ensemble(model, noisy[n]), clean[n]) for n in args.images]
@@ -848,6 +841,24 @@ def budget_rows(args) -> list[dict]:
         print(budget_line(row), flush=True)
         table.append(row)
     return table
+
+
+def sigma25_images(names, work: str) -> tuple[dict, dict]:
+    """(clean, noisy) test images for the equal-budget comparisons: sigma 25, each noisy 8-bit PNG drawn once
+    (seed 25,000 + image index), saved under `work` and read back."""
+    clean = test_images(names)
+    noisy = {
+        name: save_and_read_png(noisy_8bit(image, 25, 25_000 + TEST.index(name)), os.path.join(work, f"{name}.png"))
+        for name, image in clean.items()
+    }
+    return clean, noisy
+
+
+def sigma25_scores(model, clean: dict, noisy: dict) -> list[float]:
+    """PSNR of the model's output on each of `sigma25_images`, in their order."""
+    from keras_ae.models import photo
+
+    return [psnr(photo.denoise(model, noisy[n][..., None])[..., 0], clean[n]) for n in clean]
 
 
 def self_ensemble(model, image: np.ndarray) -> np.ndarray:
