@@ -2,6 +2,7 @@
 
     python bench/train_photo_model.py --hours 2.1 --out /tmp/photo-run            # from scratch
     python bench/train_photo_model.py --hours 2 --resume /tmp/photo-run/last.keras --out /tmp/photo-run2
+    python bench/train_photo_model.py --hours 2 --resume /tmp/photo-run/best.keras --blocks 2 --out /tmp/grown
 
 This is the run behind the shipped model, kept as it ran: the `photos` training images (never camera, moon,
 coins, text), random 64x64 crops weighted by image area with the 8 square symmetries, and for each crop a noise
@@ -73,6 +74,28 @@ def skimage_gray(names) -> dict:
     return {name: getattr(skimage.data, name)().astype(np.float32) / 255 for name in names}
 
 
+def grown(model: keras.Model, blocks: int) -> keras.Model:
+    """The trained U-Net `model` with `blocks` residual blocks a level: its own blocks keep their weights and the
+    new ones start as the identity (their second convolution zero, so `x + conv2(relu(conv1(x)))` is `x`).
+
+    The grown model denoises exactly as `model` does before its first step, so training it adds capacity without
+    starting over: a deeper model's time goes into what the shallower one could not learn."""
+    filters = tuple(
+        model.get_layer(name).filters for name in ("head", *[f"down{i}" for i in range(1, 9)]) if _has(model, name)
+    )
+    bigger = photo_denoiser(model.input_shape[-1], filters, blocks=blocks)
+    for layer in bigger.layers:
+        if _has(model, layer.name):
+            layer.set_weights(model.get_layer(layer.name).get_weights())
+        elif layer.name.endswith("_conv2"):
+            layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
+    return bigger
+
+
+def _has(model: keras.Model, name: str) -> bool:
+    return any(layer.name == name for layer in model.layers)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hours", type=float, default=2.0, help="training time budget; the lr schedule spans it")
@@ -85,10 +108,20 @@ def main():
     parser.add_argument("--resume", help="a .keras model to go on training (its folder's curve.csv continues)")
     parser.add_argument("--out", default="runs/photo-model")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--blocks",
+        type=int,
+        help="residual blocks a level; with --resume, a model with fewer is grown to this many (see `grown`)",
+    )
     args = parser.parse_args()
 
     keras.utils.set_random_seed(args.seed)
-    model = keras.saving.load_model(args.resume, safe_mode=True) if args.resume else photo_denoiser(1)
+    if args.resume:
+        model = keras.saving.load_model(args.resume, safe_mode=True)
+        if args.blocks:
+            model = grown(model, args.blocks)
+    else:
+        model = photo_denoiser(1, blocks=args.blocks or 1)
     data = Patches(photos(args.seed).train.all(), args.patch, args.seed)
     optimizer = keras.optimizers.Adam(args.lr)
 

@@ -323,17 +323,21 @@ def test_bad_folders_and_labels_are_one_line_errors_before_training(cli, tmp_pat
 def test_a_baseline_that_wins_on_validation_trains_again_on_all_labels():
     """On your folders the best network labels the files, a baseline too: it must train again as the seeds
     trained it, from random weights, on every label."""
+    import keras
     from keras_ae.recipes import classify
 
     from keras_ae.classify.augment import ShiftRotate
     from keras_ae.models import build
 
+    keras.utils.set_random_seed(0)  # the weights are drawn as the recipe draws them, seeded
     images, targets = _digits(60)
     pool = images[..., None].astype(np.float32) / 255
     given = np.full(len(pool), labels.UNLABELED)
     given[:15] = targets[:15]
     ae = build("conv", (8, 8, 1), 8, filters=(8,))
-    settings = classify.Config(**{**TINY, "scratch_steps": 100, "round_epochs": 20})
+    # Enough steps that both stages fit 15 labels under shift-and-rotate (at 100 and 40 steps the round learned
+    # 53-80% of them, depending on the draw: a flaky test, seen on CI).
+    settings = classify.Config(**{**TINY, "scratch_steps": 300, "round_epochs": 60})
     model = classify._refit(  # scratch, then a self-training round on its own guesses
         "scratch_self_training",
         ae,
