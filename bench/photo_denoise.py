@@ -959,6 +959,7 @@ def main():
     args = parser.parse_args()
     args.images = tuple(args.images.split(","))
     args.sigmas = tuple(int(s) for s in args.sigmas.split(","))
+    os.makedirs(args.cache, exist_ok=True)  # a new --cache folder starts empty
     if args.budgets:
         args.budgets = [float(m) for m in args.budgets.split(",")]
         table = budget_rows(args)

@@ -7,12 +7,14 @@
 This is the run behind the shipped model, kept as it ran: the `photos` training images (never camera, moon,
 coins, text), random 64x64 crops weighted by image area with the 8 square symmetries, and for each crop a noise
 level sigma drawn uniformly in [--smin, --smax] / 255; the noisy crop is clipped to [0, 1] and rounded to 8 bits,
-as a user's noisy PNG is. Adam on squared error, batch 16, the learning rate on a cosine from --lr down to 1% of it
-over the time budget (--hours), so the schedule ends when the time does.
+as a user's noisy PNG is. Adam on squared error (--balance: each patch's divided by its sigma), batch 16, the
+learning rate on a cosine from --lr down to 1% of it over the time budget (--hours), so the schedule ends when the
+time does. --blocks with --resume grows the resumed U-Net deeper (`grown`) and trains on from its weights.
 
 Every --eval-every steps it measures PSNR on whole images: the validation photos (astronaut, chelsea, coffee at
-sigma 25: this picks `best.keras`) and, for the curve only, the four test images at sigma 15, 25 and 50. It writes
-`curve.csv` (steps, seconds, every number), `best.keras`, `last.keras` and `best.json` to --out. With --resume the
+sigma 25, or the mean over --val-sigmas: this picks `best.keras`) and, for the curve only, the four test images at
+sigma 15, 25 and 50. It writes `curve.csv` (steps, seconds, every number; `val` is the choosing mean),
+`best.keras`, `last.keras` and `best.json` to --out. With --resume the
 curve goes on from the previous run's last step and seconds (its curve.csv is copied over), so a later session can
 keep training the shipped model and the curve shows all of it (Adam's moments restart on resume).
 """
@@ -55,7 +57,7 @@ class Patches:
             clean[k, ..., 0] = crop[:, ::-1] if self.rng.random() < 0.5 else crop
         sigma = self.rng.uniform(smin, smax, (size, 1, 1, 1)).astype(np.float32) / 255
         noisy = clean + sigma * self.rng.standard_normal(clean.shape, np.float32)
-        return (np.round(np.clip(noisy, 0, 1) * 255) / 255).astype(np.float32), clean
+        return (np.round(np.clip(noisy, 0, 1) * 255) / 255).astype(np.float32), clean, sigma[:, 0, 0, 0] * 255
 
 
 def noisy_8bit(clean: np.ndarray, sigma: float, seed: int) -> np.ndarray:
@@ -72,6 +74,17 @@ def skimage_gray(names) -> dict:
     import skimage.data
 
     return {name: getattr(skimage.data, name)().astype(np.float32) / 255 for name in names}
+
+
+def patch_weights(sigmas: np.ndarray, balance: bool) -> np.ndarray:
+    """Per-patch weights of the squared error: all 1, or (`balance`) 25 / max(sigma, 5) for sigma in 8-bit levels.
+
+    A blind model's plain mean squared error is ruled by its noisiest patches (their errors are several times
+    larger), so its capacity goes to high noise and it falls behind at low noise, where PSNR is as dear per dB.
+    Dividing by sigma evens that out; the floor of 5 keeps near-clean patches from taking over."""
+    if not balance:
+        return np.ones_like(sigmas, np.float32)
+    return (25.0 / np.maximum(sigmas, 5.0)).astype(np.float32)
 
 
 def grown(model: keras.Model, blocks: int) -> keras.Model:
@@ -109,6 +122,16 @@ def main():
     parser.add_argument("--out", default="runs/photo-model")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--balance",
+        action="store_true",
+        help="weight each patch's squared error by 25 / max(sigma, 5) (8-bit levels; see `patch_weights`)",
+    )
+    parser.add_argument(
+        "--val-sigmas",
+        default="25",
+        help="noise levels of the validation photos; best.keras is the best mean PSNR over them",
+    )
+    parser.add_argument(
         "--blocks",
         type=int,
         help="residual blocks a level; with --resume, a model with fewer is grown to this many (see `grown`)",
@@ -126,9 +149,10 @@ def main():
     optimizer = keras.optimizers.Adam(args.lr)
 
     @tf.function
-    def train_step(noisy, clean):
+    def train_step(noisy, clean, weights):
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(model(noisy, training=True) - clean))
+            errors = tf.reduce_mean(tf.square(model(noisy, training=True) - clean), axis=(1, 2, 3))
+            loss = tf.reduce_mean(weights * errors)
         gradients = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
         return loss
@@ -136,7 +160,12 @@ def main():
     held_out = photos(args.seed).validation.all()  # astronaut, chelsea, coffee in gray, 8-bit grid
     validation = {name: image[..., 0] for name, image in zip(PHOTOS_VALIDATION, held_out, strict=True)}
     test = skimage_gray(PHOTOS_TEST)
-    noisy_validation = {n: noisy_8bit(im, 25, 100 + i) for i, (n, im) in enumerate(validation.items())}
+    val_sigmas = [int(v) for v in args.val_sigmas.split(",")]
+    noisy_validation = {  # sigma 25 keeps the seeds of the runs behind the shipped model
+        (n, s): noisy_8bit(im, s, 100 + i if s == 25 else 100 * s + i)
+        for s in val_sigmas
+        for i, (n, im) in enumerate(validation.items())
+    }
     noisy_test = {
         (n, s): noisy_8bit(im, s, 1000 * s + i) for s in (15, 25, 50) for i, (n, im) in enumerate(test.items())
     }
@@ -158,18 +187,23 @@ def main():
     writer = csv.writer(log)
     if new_file:
         columns = [f"{n}{s}" for (n, s) in noisy_test]
-        writer.writerow(["step", "seconds", "train_loss", "val25", *columns, "mean15", "mean25", "mean50"])
+        writer.writerow(["step", "seconds", "train_loss", "val25", *columns, "mean15", "mean25", "mean50", "val"])
 
     best, losses, step, started = -1.0, [], 0, time.perf_counter()
     budget = args.hours * 3600
     while True:
         done = min(1.0, (time.perf_counter() - started) / budget)
         optimizer.learning_rate.assign(args.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * done))))
-        losses.append(float(train_step(*data.batch(args.batch, args.smin, args.smax))))
+        noisy, clean, sigmas = data.batch(args.batch, args.smin, args.smax)
+        losses.append(float(train_step(noisy, clean, patch_weights(sigmas, args.balance))))
         step += 1
         if step % args.eval_every and done < 1.0:
             continue
-        val = np.mean([psnr(denoise(model, noisy_validation[n][..., None])[..., 0], validation[n]) for n in validation])
+        validated = {
+            k: psnr(denoise(model, im[..., None])[..., 0], validation[k[0]]) for k, im in noisy_validation.items()
+        }
+        val = float(np.mean(list(validated.values())))  # what picks best.keras
+        val25 = np.mean([v for (_, s), v in validated.items() if s == 25]) if 25 in val_sigmas else float("nan")
         scores = {k: psnr(denoise(model, im[..., None])[..., 0], test[k[0]]) for k, im in noisy_test.items()}
         means = [np.mean([scores[(n, s)] for n in test]) for s in (15, 25, 50)]
         seconds = seconds0 + time.perf_counter() - started
@@ -179,14 +213,15 @@ def main():
                 step0 + step,
                 round(seconds),
                 loss,
-                val,
+                val25,
                 *[round(v, 3) for v in scores.values()],
                 *[round(m, 3) for m in means],
+                val,
             ]
         )
         log.flush()
         print(
-            f"step {step0 + step} {seconds / 60:.1f} min loss {loss:.5f} val25 {val:.3f} "
+            f"step {step0 + step} {seconds / 60:.1f} min loss {loss:.5f} val {val:.3f} "
             f"camera25 {scores[('camera', 25)]:.3f} mean15/25/50 {means[0]:.2f}/{means[1]:.2f}/{means[2]:.2f}",
             flush=True,
         )
@@ -194,7 +229,14 @@ def main():
         if val > best:
             best = val
             model.save(os.path.join(args.out, "best.keras"))
-            summary = {"step": step0 + step, "seconds": seconds, "val25": val, "means": means}
+            summary = {
+                "step": step0 + step,
+                "seconds": seconds,
+                "val25": val25,
+                "val": val,
+                "val_sigmas": val_sigmas,
+                "means": means,
+            }
             summary["test"] = {f"{n}@{s}": v for (n, s), v in scores.items()}
             with open(os.path.join(args.out, "best.json"), "w") as f:
                 json.dump(summary, f, indent=1)
