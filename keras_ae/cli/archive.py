@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from keras_ae.cli import cli
@@ -75,7 +77,7 @@ def decompress(model_path, archive, out, overwrite):
     names, codes, depths = codec.open_archive(ae, archive)
     with _progress(len(names), "decoding") as bar:
         paths = codec.write_images(ae, codes, names, out, overwrite=overwrite, progress=bar.update, bits=depths)
-    click.echo(f"wrote {len(paths)} images to {out}/")
+    click.echo(f"wrote {len(paths)} images to {os.path.join(out, '')}")
 
 
 @cli.command()
@@ -141,4 +143,4 @@ def decode(model_path, codes_path, out, overwrite, bits):
     names = [f"{i:0{digits}d}.png" for i in range(len(codes))]
     with _progress(len(codes), "decoding") as bar:
         write_images(ae, codes.astype(np.float32), names, out, overwrite, progress=bar.update, bits=int(bits))
-    click.echo(f"wrote {len(codes)} images to {out}/")
+    click.echo(f"wrote {len(codes)} images to {os.path.join(out, '')}")

@@ -58,7 +58,7 @@ def denoise(model_path, inputs, out, tile):
                 clean = tiling.apply_tiled(model.predict, image, model.input_shape[:2], source=path)
             name = os.path.splitext(os.path.basename(path))[0] + ".png"
             io.write_image(os.path.join(work, name), clean, bits=16 if bits > 8 else 8)
-    click.echo(f"wrote {len(files)} images to {out}/")
+    click.echo(f"wrote {len(files)} images to {os.path.join(out, '')}")
 
 
 def _load(model_path):
