@@ -2,21 +2,21 @@
 
     python bench/train_photo_model.py --hours 2.1 --out /tmp/photo-run            # from scratch
     python bench/train_photo_model.py --hours 2 --resume /tmp/photo-run/last.keras --out /tmp/photo-run2
-    python bench/train_photo_model.py --hours 2 --resume /tmp/photo-run/best.keras --blocks 2 --out /tmp/grown
+    python bench/train_photo_model.py --hours 2 --resume /tmp/photo-run/best.keras --blocks 2 --out /tmp/deeper
 
 This is the run behind the shipped model, kept as it ran: the `photos` training images (never camera, moon,
 coins, text), random 64x64 crops weighted by image area with the 8 square symmetries, and for each crop a noise
 level sigma drawn uniformly in [--smin, --smax] / 255; the noisy crop is clipped to [0, 1] and rounded to 8 bits,
 as a user's noisy PNG is. Adam on squared error (--balance: each patch's divided by its sigma), batch 16, the
 learning rate on a cosine from --lr down to 1% of it over the time budget (--hours), so the schedule ends when the
-time does. --blocks with --resume grows the resumed U-Net deeper (`grown`) and trains on from its weights.
+time does. --blocks with --resume grows the resumed U-Net deeper (`keras_ae.models.photo.deepened`) and trains on.
 
 Every --eval-every steps it measures PSNR on whole images: the validation photos (astronaut, chelsea, coffee at
 sigma 25, or the mean over --val-sigmas: this picks `best.keras`) and, for the curve only, the four test images at
 sigma 15, 25 and 50. It writes `curve.csv` (steps, seconds, every number; `val` is the choosing mean),
-`best.keras`, `last.keras` and `best.json` to --out. With --resume the
-curve goes on from the previous run's last step and seconds (its curve.csv is copied over), so a later session can
-keep training the shipped model and the curve shows all of it (Adam's moments restart on resume).
+`best.keras`, `last.keras` and `best.json` to --out. With --resume the curve goes on from the previous run's last
+step and seconds (its curve.csv is copied over), so a later session can keep training the shipped model and the
+curve shows all of it (Adam's moments restart on resume).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae.data.patches import PHOTOS_TEST, PHOTOS_VALIDATION, photos
-from keras_ae.models.photo import denoise, photo_denoiser
+from keras_ae.models.photo import deepened, denoise, photo_denoiser
 
 
 class Patches:
@@ -64,8 +64,9 @@ class Patches:
 
 def downscaled(image: np.ndarray, scale: float) -> np.ndarray:
     """`image` shrunk by `scale` (anti-aliased, on the 8-bit grid): the same scenes with finer texture and less
-    of the photo's own noise and JPEG blocks, so 14 photos teach more kinds of detail (DnCNN trains on its
-    images at scales 1, 0.9, 0.8 and 0.7 for the same reason)."""
+    of the photo's own noise and JPEG blocks, so 14 photos might teach more kinds of detail (DnCNN trains on
+    its images at scales 1, 0.9, 0.8 and 0.7). Measured (docs/benchmarks.md, session 13): level with training
+    without it."""
     from skimage.transform import rescale
 
     small = rescale(image, scale, anti_aliasing=True, preserve_range=True)
@@ -91,34 +92,13 @@ def skimage_gray(names) -> dict:
 def patch_weights(sigmas: np.ndarray, balance: bool) -> np.ndarray:
     """Per-patch weights of the squared error: all 1, or (`balance`) 25 / max(sigma, 5) for sigma in 8-bit levels.
 
-    A blind model's plain mean squared error is ruled by its noisiest patches (their errors are several times
-    larger), so its capacity goes to high noise and it falls behind at low noise, where PSNR is as dear per dB.
-    Dividing by sigma evens that out; the floor of 5 keeps near-clean patches from taking over."""
+    The idea: a blind model's plain squared error is ruled by its noisiest patches (their errors are several
+    times larger), which might leave it behind at low noise; dividing by sigma evens that out, and the floor of 5
+    keeps near-clean patches from taking over. Measured (docs/benchmarks.md, session 13): no gain at any sigma,
+    so the shipped model trains without it."""
     if not balance:
         return np.ones_like(sigmas, np.float32)
     return (25.0 / np.maximum(sigmas, 5.0)).astype(np.float32)
-
-
-def grown(model: keras.Model, blocks: int) -> keras.Model:
-    """The trained U-Net `model` with `blocks` residual blocks a level: its own blocks keep their weights and the
-    new ones start as the identity (their second convolution zero, so `x + conv2(relu(conv1(x)))` is `x`).
-
-    The grown model denoises exactly as `model` does before its first step, so training it adds capacity without
-    starting over: a deeper model's time goes into what the shallower one could not learn."""
-    filters = tuple(
-        model.get_layer(name).filters for name in ("head", *[f"down{i}" for i in range(1, 9)]) if _has(model, name)
-    )
-    bigger = photo_denoiser(model.input_shape[-1], filters, blocks=blocks)
-    for layer in bigger.layers:
-        if _has(model, layer.name):
-            layer.set_weights(model.get_layer(layer.name).get_weights())
-        elif layer.name.endswith("_conv2"):
-            layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
-    return bigger
-
-
-def _has(model: keras.Model, name: str) -> bool:
-    return any(layer.name == name for layer in model.layers)
 
 
 def main():
@@ -147,7 +127,7 @@ def main():
     parser.add_argument(
         "--blocks",
         type=int,
-        help="residual blocks a level; with --resume, a model with fewer is grown to this many (see `grown`)",
+        help="residual blocks a level; with --resume, a model with fewer is grown to this many (`deepened`)",
     )
     args = parser.parse_args()
 
@@ -155,7 +135,7 @@ def main():
     if args.resume:
         model = keras.saving.load_model(args.resume, safe_mode=True)
         if args.blocks:
-            model = grown(model, args.blocks)
+            model = deepened(model, args.blocks)
     else:
         model = photo_denoiser(1, blocks=args.blocks or 1)
     scales = [float(v) for v in args.scales.split(",")] if args.scales else []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pytest
 from harness import AnySizeImageChecks, LayerChecks, ModelChecks
 
 from keras_ae.models import build, conv1d_autoencoder, conv_autoencoder, dense_autoencoder
@@ -83,6 +84,22 @@ class TestPhotoDenoiser(AnySizeImageChecks):
         from keras_ae.models.photo import photo_denoiser
 
         return photo_denoiser(channels=input_shape[-1], filters=(4, 8, 16), **options)
+
+    def test_deepened_denoises_as_the_model_it_grew_from_until_it_trains(self):
+        from keras_ae.errors import UserError
+        from keras_ae.models.photo import deepened, photo_denoiser
+
+        model = photo_denoiser(channels=1, filters=(4, 8, 16))
+        for layer in model.layers:  # a trained-looking model: no zero kernels, so the new blocks must be identities
+            layer.set_weights([np.random.default_rng(0).normal(0, 0.1, w.shape) for w in layer.get_weights()])
+        deeper = deepened(model, 2)
+        x = np.random.default_rng(1).random((2, 12, 20, 1), np.float32)
+        assert deeper.count_params() > model.count_params()
+        assert "enc2_1_conv1" in {layer.name for layer in deeper.layers}
+        np.testing.assert_allclose(deeper(x), model(x), atol=1e-5)
+        assert not np.allclose(deeper.get_layer("dec0_1_conv1").get_weights()[0], 0)  # the new blocks can learn
+        with pytest.raises(UserError, match="it can only grow"):
+            deepened(deeper, 1)
 
 
 # -- custom layers, each inside the smallest model that uses it -------------------------------------------------

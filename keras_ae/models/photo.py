@@ -23,7 +23,9 @@ patches of 64x64, gray):
 
 DnCNN costs about 5x the compute per pixel of this U-Net and still sees less (a 35x35 receptive field against
 the U-Net's 46x46, which the downsampling gives for free), so in a CPU training budget the U-Net sees five
-times more patches. Two blocks per level doubled the cost for a deeper model the budget could not train.
+times more patches. Two blocks per level doubled the cost for a deeper model the budget could not train;
+grown from the shipped model (`deepened`) and trained 13,000 steps more on an AVX-512 EPYC, they gained only
+0.05 dB at sigma 25 (docs/benchmarks.md), so the shipped model keeps one.
 
 Plain Keras layers only (no Lambda, no custom layer), so `keras.models.load_model(path)` works in safe mode,
 and the layer names are fixed: weights trained with this builder load into another copy of it.
@@ -75,6 +77,28 @@ def photo_denoiser(channels: int = 1, filters=(32, 64, 128), blocks: int = 1) ->
     return keras.Model(image, layers.Subtract(name="residual")([image, noise]), name="photo_unet")
 
 
+def deepened(model: keras.Model, blocks: int) -> keras.Model:
+    """A copy of the trained U-Net `model` with `blocks` residual blocks a level: its own blocks keep their
+    weights and each new one starts as the identity (its second convolution zero: `x + conv2(relu(conv1(x)))`
+    is `x`), so the copy denoises exactly as `model` does until it trains, and training it adds depth without
+    starting over (`bench/train_photo_model.py --resume ... --blocks N`)."""
+    names = {layer.name for layer in model.layers}
+    if "head" not in names:
+        raise UserError(f"deepened: {model.name} is not a photo_denoiser U-Net (no 'head' layer)")
+    had = sum(1 for name in names if name.startswith("enc0_") and name.endswith("_conv1"))
+    if blocks < had:
+        raise UserError(f"deepened: the model has {had} blocks a level; it can only grow, got blocks={blocks}")
+    filters = [model.get_layer("head").filters]
+    filters += [model.get_layer(f"down{level}").filters for level in range(1, len(names)) if f"down{level}" in names]
+    bigger = photo_denoiser(model.input_shape[-1], filters, blocks=blocks)
+    for layer in bigger.layers:
+        if layer.name in names:
+            layer.set_weights(model.get_layer(layer.name).get_weights())
+        elif layer.name.endswith("_conv2"):
+            layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
+    return bigger
+
+
 def multiple(model_or_filters=(32, 64, 128)) -> int:
     """The size H and W must be a multiple of: 2 ** (levels - 1). Takes the filters or a built model."""
     if isinstance(model_or_filters, keras.Model):
@@ -112,4 +136,4 @@ def denoise(model: keras.Model, images: np.ndarray, batch_size: int = 1) -> np.n
     return out[0] if single else out
 
 
-__all__ = ["MULTIPLE", "denoise", "multiple", "pad_to_multiple", "photo_denoiser"]
+__all__ = ["MULTIPLE", "deepened", "denoise", "multiple", "pad_to_multiple", "photo_denoiser"]
