@@ -88,15 +88,20 @@ def deepened(model: keras.Model, blocks: int) -> keras.Model:
     had = sum(1 for name in names if name.startswith("enc0_") and name.endswith("_conv1"))
     if blocks < had:
         raise UserError(f"deepened: the model has {had} blocks a level; it can only grow, got blocks={blocks}")
-    filters = [model.get_layer("head").filters]
-    filters += [model.get_layer(f"down{level}").filters for level in range(1, len(names)) if f"down{level}" in names]
-    bigger = photo_denoiser(model.input_shape[-1], filters, blocks=blocks)
+    bigger = photo_denoiser(model.input_shape[-1], _filters(model), blocks=blocks)
     for layer in bigger.layers:
         if layer.name in names:
             layer.set_weights(model.get_layer(layer.name).get_weights())
         elif layer.name.endswith("_conv2"):
             layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
     return bigger
+
+
+def _filters(model: keras.Model) -> list[int]:
+    """The `filters` a built photo U-Net was made with: its head's width, then each downsampling's."""
+    names = {layer.name for layer in model.layers}
+    down = sorted(int(name.removeprefix("down")) for name in names if name.startswith("down"))
+    return [model.get_layer("head").filters] + [model.get_layer(f"down{level}").filters for level in down]
 
 
 def multiple(model_or_filters=(32, 64, 128)) -> int:
