@@ -665,7 +665,8 @@ def write_readme(result) -> None:
 def read_curve(path: str) -> list[dict]:
     with open(path, newline="") as f:
         rows = [r for r in csv.DictReader(f) if r.get("step") and r["step"] != "step"]
-    return [{k: float(v) for k, v in r.items() if v not in (None, "")} for r in rows]
+    # k None: a value past the header (a run resumed from a curve.csv written before its "val" column)
+    return [{k: float(v) for k, v in r.items() if k is not None and v not in (None, "")} for r in rows]
 
 
 def plot_curve(path: str, out: str, bm3d_means: dict | None = None) -> None:
