@@ -14,7 +14,7 @@ from conftest import assert_one_line_error
 from PIL import Image
 
 from keras_ae.classify import classifier as classifiers
-from keras_ae.classify import joint, labels, pretraining, report, semi_supervised
+from keras_ae.classify import joint, labels, methods, pretraining, report, semi_supervised
 from keras_ae.classify.augment import ShiftRotate, StrongAugment, WeakAugment
 from keras_ae.errors import UserError
 from keras_ae.models import build
@@ -159,6 +159,31 @@ def test_label_spreading_and_pseudo_labels_on_separated_clusters():
     chosen, pseudo = semi_supervised.top_per_class(spreading.distributions, 10, exclude=[0, 50, 100])
     assert len(chosen) == 30 and not {0, 50, 100} & set(chosen.tolist())
     assert np.array_equal(np.bincount(pseudo), [10, 10, 10]) and np.all(pseudo == truth[chosen])
+
+
+def test_only_the_last_self_training_round_trains_for_last_round_epochs():
+    from keras_ae.recipes import classify
+
+    x, y = _digits()
+    x, y = x[:400], y[:400]
+    ae = build("conv", (8, 8, 1), 8, filters=(8,), dense_units=16)
+    settings = classify.Config(rounds=2, round_epochs=1, last_round_epochs=3, batch_size=32)
+    guesses = np.eye(10, dtype=np.float32)[y]  # sure guesses: every round takes its share of the pool
+    labeled = labels.draw_labeled(y, 2, 0, NAMES)
+    steps = []
+    for round_ in (1, 2):
+        model, right = methods.self_training_round(
+            ae, True, guesses, x, y, labeled, labeled[:0], round_, settings, NAMES, None, 0
+        )
+        images = len(labeled) + int(settings.pseudo_fractions[round_ - 1] * len(x) / 10) * 10
+        steps.append((int(model.optimizer.iterations), -(-images // 32)))
+        assert right == 1.0
+
+    def trained(budget):  # fit_classifier runs min(budget, 10) epochs of whole steps
+        return -(-budget // min(budget, 10)) * min(budget, 10)
+
+    (first, per_epoch_1), (last, per_epoch_2) = steps
+    assert first == trained(per_epoch_1) and last == trained(3 * per_epoch_2)
 
 
 def test_labelled_draws_are_balanced_disjoint_and_refuse_too_few():

@@ -85,7 +85,8 @@ def self_training_round(
 ):
     """One self-training round: the surest guesses per class (validation images never among them) plus the
     true labelled images train a new classifier, from the autoencoder's encoder or from scratch. `settings`:
-    anything with `pseudo_fractions`, `round_epochs`, `batch_size` and `learning_rate` (the recipe's Config).
+    anything with `pseudo_fractions`, `rounds`, `round_epochs`, `last_round_epochs`, `batch_size` and
+    `learning_rate` (the recipe's Config).
 
     Returns the classifier and the share of its pseudo-labels that were right (a diagnostic)."""
     fractions = settings.pseudo_fractions
@@ -94,7 +95,8 @@ def self_training_round(
     images = np.concatenate([pool[labeled], pool[chosen]])
     targets = np.concatenate([pool_labels[labeled], pseudo])
     model = classifiers.build_classifier(classifiers.copy_encoder(ae.encoder, initialize=scratch), names)
-    steps = settings.round_epochs * math.ceil(len(images) / settings.batch_size)
+    epochs = settings.last_round_epochs if round_ == settings.rounds and settings.last_round_epochs else None
+    steps = (epochs or settings.round_epochs) * math.ceil(len(images) / settings.batch_size)
     classifiers.fit_classifier(
         model, images, targets, steps, settings.batch_size, settings.learning_rate, augment, verbose=verbose
     )
