@@ -1,7 +1,7 @@
 """The few-label classification table on real test sets, against the floors of the classify issue.
 
     python bench/classify.py [--sets mnist,notmnist] [--seeds 0,1,2] [--labels-per-class 10] [--epochs 15]
-        [--joint-steps 1500] [--joint-ratio 2]
+        [--joint-steps 1500] [--joint-ratio 2] [--last-round-epochs 24] [--filters 32,64] [--bottleneck 32]
     python bench/classify.py --sets mnist --labels-per-class 1,5,10,50 --curve none   # every method's curve
 
 For each set in ../shared/data (10,000 test images: 8,000 unlabeled to pretrain on, 2,000 held out for the

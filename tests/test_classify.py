@@ -142,6 +142,7 @@ def test_joint_settings_are_refused_in_one_line(cli, tmp_path):
     assert_one_line_error(*cli(*args, "--joint-threshold", "1.5")[::2], "--joint-threshold must be in (0, 1]")
     assert_one_line_error(*cli(*args, "--joint-ratio", "0")[::2], "--joint-ratio must be at least 1, got 0")
     assert_one_line_error(*cli(*args, "--joint-steps", "-1")[::2], "--joint-steps must be 0 or more")
+    assert_one_line_error(*cli(*args, "--last-round-epochs", "0")[::2], "--last-round-epochs must be at least 1")
     assert not os.path.exists(tmp_path / "run")
 
 

@@ -72,11 +72,6 @@ def copy_encoder(encoder: keras.Model, initialize: bool = False) -> keras.Model:
     return clone
 
 
-def encoder_of(classifier: keras.Model) -> keras.Model:
-    """The encoder a `build_classifier` model runs (its one nested model), its weights shared."""
-    return next(layer for layer in classifier.layers if isinstance(layer, keras.Model))
-
-
 def class_names_of(model: keras.Model) -> list[str]:
     """The class names a keras-ae classifier carries; plain indices for any other softmax model."""
     for layer in reversed(model.layers):

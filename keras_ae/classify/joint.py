@@ -31,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae.classify.augment import StrongAugment, WeakAugment
-from keras_ae.classify.classifier import build_classifier, copy_encoder, encoder_of
+from keras_ae.classify.classifier import build_classifier, copy_encoder
 from keras_ae.errors import UserError
 from keras_ae.training import build_optimizer, without_autotune_model
 
@@ -75,7 +75,7 @@ class JointClassifier(keras.Model):
 
     @property
     def encoder(self) -> keras.Model:
-        return encoder_of(self.classifier)
+        return next(layer for layer in self.classifier.layers if isinstance(layer, keras.Model))
 
     @property
     def metrics(self):
