@@ -128,9 +128,6 @@ def main():
     parser.add_argument("--round-epochs", type=int, default=8, help="epochs over the pseudo-labelled set per round")
     parser.add_argument("--rounds", type=int, default=4, help="self-training rounds")
     parser.add_argument("--last-round-epochs", type=int, default=None, help="epochs of the last round")
-    parser.add_argument(
-        "--pseudo-fractions", default="0.6,0.85", help="pool share pseudo-labelled per round (the last repeats)"
-    )
     parser.add_argument("--scratch-steps", type=int, default=500)
     parser.add_argument("--finetune-steps", type=int, default=1000)
     parser.add_argument("--joint-steps", type=int, default=1500, help="joint and scratch_consistency (0: off)")
@@ -177,7 +174,6 @@ def run_one(args, name: str, count: int, seeds, curve, several: bool) -> dict:
         round_epochs=args.round_epochs,
         last_round_epochs=args.last_round_epochs,
         rounds=args.rounds,
-        pseudo_fractions=tuple(float(f) for f in args.pseudo_fractions.split(",")),
         scratch_steps=args.scratch_steps,
         finetune_steps=args.finetune_steps,
         joint_steps=args.joint_steps,
