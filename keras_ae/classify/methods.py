@@ -95,8 +95,10 @@ def self_training_round(
     images = np.concatenate([pool[labeled], pool[chosen]])
     targets = np.concatenate([pool_labels[labeled], pseudo])
     model = classifiers.build_classifier(classifiers.copy_encoder(ae.encoder, initialize=scratch), names)
-    epochs = settings.last_round_epochs if round_ == settings.rounds and settings.last_round_epochs else None
-    steps = (epochs or settings.round_epochs) * math.ceil(len(images) / settings.batch_size)
+    epochs = settings.round_epochs
+    if round_ == settings.rounds and settings.last_round_epochs:
+        epochs = settings.last_round_epochs
+    steps = epochs * math.ceil(len(images) / settings.batch_size)
     classifiers.fit_classifier(
         model, images, targets, steps, settings.batch_size, settings.learning_rate, augment, verbose=verbose
     )
