@@ -147,6 +147,9 @@ class Config(TrainingSettings):
     last_round_epochs: int | None = setting(
         None, "Epochs of the last round (default: --round-epochs); its labels are the surest."
     )
+    last_round_networks: int = setting(
+        1, "Networks the last round trains on its labels, their probabilities averaged (an ensemble)."
+    )
     pseudo_fractions: tuple[float, ...] = setting((0.6, 0.85), "Pool share pseudo-labelled per round.", cli=False)
     joint_steps: int = setting(
         0, "Steps of joint training (joint, and scratch_consistency beside it; 0: neither, too slow for 2 cores)."
@@ -406,6 +409,8 @@ def _check_settings(c: Config):
         raise UserError(f"--rounds must be 0 or more, got {c.rounds}")
     if c.last_round_epochs is not None and c.last_round_epochs < 1:
         raise UserError(f"--last-round-epochs must be at least 1, got {c.last_round_epochs}")
+    if c.last_round_networks < 1:
+        raise UserError(f"--last-round-networks must be at least 1, got {c.last_round_networks}")
     if c.rounds and (not fractions or any(not 0 < f <= 1 for f in fractions)):
         raise UserError(f"--pseudo-fractions must be fractions in (0, 1], got {fractions}")
     if c.joint_steps < 0:

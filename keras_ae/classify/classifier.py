@@ -72,9 +72,23 @@ def copy_encoder(encoder: keras.Model, initialize: bool = False) -> keras.Model:
     return clone
 
 
+def average(members: list[keras.Model]) -> keras.Model:
+    """Several classifiers of one input as one (an ensemble): their class probabilities averaged.
+
+    Networks trained on the same labels err on different images, so their mean errs less than any one of
+    them. A functional model of the members with an `Average` layer: it saves, loads (`safe_mode=True`) and
+    exports like a single classifier."""
+    inputs = keras.Input(shape=members[0].input_shape[1:], name="image")
+    outputs = []
+    for index, member in enumerate(members):
+        member.name = f"member_{index}"  # the members are all "classifier"; one model's layer names are unique
+        outputs.append(member(inputs))
+    return keras.Model(inputs, layers.Average(name="probabilities")(outputs), name=CLASSIFIER_NAME)
+
+
 def class_names_of(model: keras.Model) -> list[str]:
     """The class names a keras-ae classifier carries; plain indices for any other softmax model."""
-    for layer in reversed(model.layers):
+    for layer in reversed(list(_all_layers(model))):
         if isinstance(layer, ClassProbabilities):
             return list(layer.class_names)
     return [str(i) for i in range(int(model.output_shape[-1]))]

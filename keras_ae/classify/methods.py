@@ -85,8 +85,9 @@ def self_training_round(
 ):
     """One self-training round: the surest guesses per class (validation images never among them) plus the
     true labelled images train a new classifier, from the autoencoder's encoder or from scratch. `settings`:
-    anything with `pseudo_fractions`, `rounds`, `round_epochs`, `last_round_epochs`, `batch_size` and
-    `learning_rate` (the recipe's Config).
+    anything with `pseudo_fractions`, `rounds`, `round_epochs`, `last_round_epochs`,
+    `last_round_networks`, `batch_size` and `learning_rate` (the recipe's Config). The last round may train
+    several networks and average them (an ensemble).
 
     Returns the classifier and the share of its pseudo-labels that were right (a diagnostic)."""
     fractions = settings.pseudo_fractions
@@ -94,14 +95,20 @@ def self_training_round(
     chosen, pseudo = semi_supervised.top_per_class(guesses, per_class, exclude=np.r_[labeled, validation])
     images = np.concatenate([pool[labeled], pool[chosen]])
     targets = np.concatenate([pool_labels[labeled], pseudo])
-    model = classifiers.build_classifier(classifiers.copy_encoder(ae.encoder, initialize=scratch), names)
-    epochs = settings.round_epochs
-    if round_ == settings.rounds and settings.last_round_epochs:
-        epochs = settings.last_round_epochs
+    epochs, networks = settings.round_epochs, 1
+    if round_ == settings.rounds:
+        networks = settings.last_round_networks
+        if settings.last_round_epochs:
+            epochs = settings.last_round_epochs
     steps = epochs * math.ceil(len(images) / settings.batch_size)
-    classifiers.fit_classifier(
-        model, images, targets, steps, settings.batch_size, settings.learning_rate, augment, verbose=verbose
-    )
+    members = []
+    for member in range(networks):  # the same labels, another start (from scratch), head and order each
+        model = classifiers.build_classifier(classifiers.copy_encoder(ae.encoder, initialize=scratch), names)
+        classifiers.fit_classifier(
+            model, images, targets, steps, settings.batch_size, settings.learning_rate, augment, member, verbose
+        )
+        members.append(model)
+    model = members[0] if networks == 1 else classifiers.average(members)
     return model, float(np.mean(pseudo == pool_labels[chosen]))
 
 

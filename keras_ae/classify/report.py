@@ -42,10 +42,21 @@ def summarise(results, ae_methods) -> dict:
         metrics["accuracy"][method] = None if None in tests else mean_std(tests)
         metrics["validation_accuracy"][method] = mean_std([r["validation"] for r in by_seed.values()])
         metrics["per_seed"][method] = {str(s): r["test"] for s, r in by_seed.items()}
-    # Ties go to the later method in `ae_methods` (a later round has learned from more images).
-    candidates = [m for m in reversed(ae_methods) if m in results]
-    metrics["best_autoencoder"] = max(candidates, key=lambda m: metrics["validation_accuracy"][m]["mean"])
+    metrics["best_autoencoder"] = best_autoencoder(results, ae_methods)
     return metrics
+
+
+def best_autoencoder(results, ae_methods) -> str:
+    """The latest method of `ae_methods` (a later round has learned from more images) whose validation
+    accuracy is within one standard error of the best one's: the "one-standard-error rule" (Breiman et al.
+    1984), with the binomial error of the best accuracy over every seed's validation images. A hundred
+    validation labels cannot tell 98% from 99%; they should not undo a round that learned from thousands."""
+    candidates = [m for m in reversed(ae_methods) if m in results]
+    validation = {m: float(np.mean([r["validation"] for r in results[m].values()])) for m in candidates}
+    best = max(validation.values())
+    images = sum(len(r["held_out"]) for r in results[candidates[0]].values())
+    error = np.sqrt(best * (1 - best) / images) if images else 0.0
+    return next(m for m in candidates if validation[m] >= best - error - 1e-12)
 
 
 def summary(metrics: dict) -> str:
