@@ -1,7 +1,7 @@
 """The few-label classification table on real test sets, against the floors of the classify issue.
 
     python bench/classify.py [--sets mnist,notmnist] [--seeds 0,1,2] [--labels-per-class 10] [--epochs 15]
-        [--joint-steps 1500] [--joint-ratio 2] [--last-round-epochs 24]
+        [--joint-steps 1500] [--joint-ratio 2] [--first-round-epochs 8] [--last-round-epochs 24]
         [--last-round-networks 3] [--filters 32,64] [--bottleneck 32]
     python bench/classify.py --sets mnist --labels-per-class 1,5,10,50 --curve none   # every method's curve
 
@@ -128,6 +128,7 @@ def main():
     parser.add_argument("--bottleneck", type=int, default=32, help="code width of the autoencoder")
     parser.add_argument("--round-epochs", type=int, default=8, help="epochs over the pseudo-labelled set per round")
     parser.add_argument("--rounds", type=int, default=4, help="self-training rounds")
+    parser.add_argument("--first-round-epochs", type=int, default=None, help="epochs of the first round")
     parser.add_argument("--last-round-epochs", type=int, default=None, help="epochs of the last round")
     parser.add_argument("--last-round-networks", type=int, default=1, help="networks averaged in the last round")
     parser.add_argument("--scratch-steps", type=int, default=500)
@@ -174,6 +175,7 @@ def run_one(args, name: str, count: int, seeds, curve, several: bool) -> dict:
         filters=tuple(int(f) for f in args.filters.split(",")) if args.filters else None,
         bottleneck=args.bottleneck,
         round_epochs=args.round_epochs,
+        first_round_epochs=args.first_round_epochs,
         last_round_epochs=args.last_round_epochs,
         last_round_networks=args.last_round_networks,
         rounds=args.rounds,

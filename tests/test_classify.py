@@ -144,6 +144,7 @@ def test_joint_settings_are_refused_in_one_line(cli, tmp_path):
     assert_one_line_error(*cli(*args, "--joint-steps", "-1")[::2], "--joint-steps must be 0 or more")
     assert_one_line_error(*cli(*args, "--last-round-epochs", "0")[::2], "--last-round-epochs must be at least 1")
     assert_one_line_error(*cli(*args, "--last-round-networks", "0")[::2], "--last-round-networks must be at least 1")
+    assert_one_line_error(*cli(*args, "--first-round-epochs", "0")[::2], "--first-round-epochs must be at least 1")
     assert not os.path.exists(tmp_path / "run")
 
 
@@ -163,29 +164,31 @@ def test_label_spreading_and_pseudo_labels_on_separated_clusters():
     assert np.array_equal(np.bincount(pseudo), [10, 10, 10]) and np.all(pseudo == truth[chosen])
 
 
-def test_only_the_last_self_training_round_trains_for_last_round_epochs():
+def test_the_first_and_the_last_self_training_rounds_train_for_their_own_epochs():
     from keras_ae.recipes import classify
 
     x, y = _digits()
     x, y = x[:400], y[:400]
     ae = build("conv", (8, 8, 1), 8, filters=(8,), dense_units=16)
-    settings = classify.Config(rounds=2, round_epochs=1, last_round_epochs=3, batch_size=32)
+    settings = classify.Config(rounds=3, round_epochs=1, first_round_epochs=2, last_round_epochs=3, batch_size=32)
     guesses = np.eye(10, dtype=np.float32)[y]  # sure guesses: every round takes its share of the pool
     labeled = labels.draw_labeled(y, 2, 0, NAMES)
     steps = []
-    for round_ in (1, 2):
+    for round_ in (1, 2, 3):
         model, right = methods.self_training_round(
             ae, True, guesses, x, y, labeled, labeled[:0], round_, settings, NAMES, None, 0
         )
-        images = len(labeled) + int(settings.pseudo_fractions[round_ - 1] * len(x) / 10) * 10
+        fraction = settings.pseudo_fractions[min(round_, len(settings.pseudo_fractions)) - 1]
+        images = len(labeled) + int(fraction * len(x) / 10) * 10
         steps.append((int(model.optimizer.iterations), -(-images // 32)))
         assert right == 1.0
 
     def trained(budget):  # fit_classifier runs min(budget, 10) epochs of whole steps
         return -(-budget // min(budget, 10)) * min(budget, 10)
 
-    (first, per_epoch_1), (last, per_epoch_2) = steps
-    assert first == trained(per_epoch_1) and last == trained(3 * per_epoch_2)
+    assert [done for done, _ in steps] == [
+        trained(epochs * per_epoch) for epochs, (_, per_epoch) in zip((2, 1, 3), steps, strict=True)
+    ]
 
 
 def test_the_last_self_training_round_can_average_several_networks():

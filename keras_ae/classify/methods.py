@@ -85,9 +85,10 @@ def self_training_round(
 ):
     """One self-training round: the surest guesses per class (validation images never among them) plus the
     true labelled images train a new classifier, from the autoencoder's encoder or from scratch. `settings`:
-    anything with `pseudo_fractions`, `rounds`, `round_epochs`, `last_round_epochs`,
-    `last_round_networks`, `batch_size` and `learning_rate` (the recipe's Config). The last round may train
-    several networks and average them (an ensemble).
+    anything with `pseudo_fractions`, `rounds`, `round_epochs`, `first_round_epochs`,
+    `last_round_epochs`, `last_round_networks`, `batch_size` and `learning_rate` (the recipe's Config). The
+    last round may train several networks and average them (an ensemble); with one round, its settings are
+    the last round's.
 
     Returns the classifier and the share of its pseudo-labels that were right (a diagnostic)."""
     fractions = settings.pseudo_fractions
@@ -96,6 +97,8 @@ def self_training_round(
     images = np.concatenate([pool[labeled], pool[chosen]])
     targets = np.concatenate([pool_labels[labeled], pseudo])
     epochs, networks = settings.round_epochs, 1
+    if round_ == 1 and settings.first_round_epochs:
+        epochs = settings.first_round_epochs
     if round_ == settings.rounds:
         networks = settings.last_round_networks
         if settings.last_round_epochs:
