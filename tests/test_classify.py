@@ -191,7 +191,7 @@ def test_the_first_and_the_last_self_training_rounds_train_for_their_own_epochs(
     ]
 
 
-def test_the_last_self_training_round_can_average_several_networks():
+def test_the_last_self_training_round_can_average_several_networks(tmp_path):
     from keras_ae.recipes import classify
 
     x, y = _digits()
@@ -207,6 +207,10 @@ def test_the_last_self_training_round_can_average_several_networks():
     assert np.abs(each[0] - each[1]).max() > 1e-3  # two networks, not one twice
     np.testing.assert_allclose(classifiers.predict(model, x[:50]), np.mean(each, axis=0), atol=1e-6)
     assert classifiers.class_names_of(model) == NAMES
+    model.save(tmp_path / "ensemble.keras")  # one classifier file, no Lambda: safe_mode loads it
+    loaded = keras.saving.load_model(tmp_path / "ensemble.keras", safe_mode=True)
+    np.testing.assert_allclose(classifiers.predict(loaded, x[:50]), np.mean(each, axis=0), atol=1e-6)
+    assert classifiers.class_names_of(loaded) == NAMES
 
 
 def test_labelled_draws_are_balanced_disjoint_and_refuse_too_few():
