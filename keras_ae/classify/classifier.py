@@ -75,9 +75,10 @@ def copy_encoder(encoder: keras.Model, initialize: bool = False) -> keras.Model:
 def average(members: list[keras.Model]) -> keras.Model:
     """Several classifiers of one input as one (an ensemble): their class probabilities averaged.
 
-    Networks trained on the same labels err on different images, so their mean errs less than any one of
-    them. A functional model of the members with an `Average` layer: it saves, loads (`safe_mode=True`) and
-    exports like a single classifier."""
+    Networks trained on the same labels err partly on different images, so their mean tends to err less (the
+    last self-training round's three: +0.4 / +0.6 points on notMNIST, nothing on MNIST, where they share
+    nearly every error; docs/benchmarks.md). A functional model of the members with an `Average` layer: it
+    saves, loads (`safe_mode=True`) and exports like a single classifier."""
     inputs = keras.Input(shape=members[0].input_shape[1:], name="image")
     outputs = []
     for index, member in enumerate(members):
