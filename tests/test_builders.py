@@ -74,6 +74,22 @@ class TestKerasIoDenoiser(ModelChecks):
         return keras_io_denoiser(input_shape)
 
 
+class TestClassifierEnsemble(ModelChecks):
+    """Two classifiers averaged (`--last-round-networks`): one file, one export, as a single classifier."""
+
+    same_shape_output = False
+
+    def build(self, input_shape, **options):
+        from keras_ae.classify import classifier as classifiers
+
+        encoder = build("conv", input_shape, 4, filters=(4,), dense_units=8).encoder
+        members = [
+            classifiers.build_classifier(classifiers.copy_encoder(encoder, initialize=True), list("abc"), hidden=8)
+            for _ in range(2)
+        ]
+        return classifiers.average(members)
+
+
 class TestPhotoDenoiser(AnySizeImageChecks):
     """Any size: built once, called on 8x8 and 12x20 RGB; exported signatures called on 10x13 (padded to 12x16)."""
 
