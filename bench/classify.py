@@ -2,7 +2,7 @@
 
     python bench/classify.py [--sets mnist,notmnist] [--seeds 0,1,2] [--labels-per-class 10] [--epochs 15]
         [--joint-steps 1500] [--joint-ratio 2] [--first-round-epochs 8] [--last-round-epochs 24]
-        [--last-round-networks 3] [--filters 32,64] [--bottleneck 32]
+        [--last-round-networks 3] [--round-mixup 1] [--labeled-repeats 8] [--filters 32,64] [--bottleneck 32]
     python bench/classify.py --sets mnist --labels-per-class 1,5,10,50 --curve none   # every method's curve
 
 For each set in ../shared/data (10,000 test images: 8,000 unlabeled to pretrain on, 2,000 held out for the
@@ -131,6 +131,8 @@ def main():
     parser.add_argument("--first-round-epochs", type=int, default=None, help="epochs of the first round")
     parser.add_argument("--last-round-epochs", type=int, default=None, help="epochs of the last round")
     parser.add_argument("--last-round-networks", type=int, default=1, help="networks averaged in the last round")
+    parser.add_argument("--round-mixup", type=float, default=0.0, help="self-training rounds: mixup's alpha")
+    parser.add_argument("--labeled-repeats", type=int, default=1, help="self-training rounds: true labels repeated")
     parser.add_argument("--scratch-steps", type=int, default=500)
     parser.add_argument("--finetune-steps", type=int, default=1000)
     parser.add_argument("--joint-steps", type=int, default=1500, help="joint and scratch_consistency (0: off)")
@@ -178,6 +180,8 @@ def run_one(args, name: str, count: int, seeds, curve, several: bool) -> dict:
         first_round_epochs=args.first_round_epochs,
         last_round_epochs=args.last_round_epochs,
         last_round_networks=args.last_round_networks,
+        round_mixup=args.round_mixup,
+        labeled_repeats=args.labeled_repeats,
         rounds=args.rounds,
         scratch_steps=args.scratch_steps,
         finetune_steps=args.finetune_steps,

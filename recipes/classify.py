@@ -156,6 +156,8 @@ class Config(TrainingSettings):
     last_round_networks: int = setting(
         1, "Networks the last round trains on its labels, their probabilities averaged (an ensemble)."
     )
+    round_mixup: float = setting(0.0, "Self-training rounds: mixup's alpha, blending images and their labels (0: off).")
+    labeled_repeats: int = setting(1, "Self-training rounds: times each true label appears among the pseudo-labels.")
     pseudo_fractions: tuple[float, ...] = setting((0.6, 0.85), "Pool share pseudo-labelled per round.", cli=False)
     joint_steps: int = setting(
         0, "Steps of joint training (joint, and scratch_consistency beside it; 0: neither, too slow for 2 cores)."
@@ -416,8 +418,11 @@ def _check_settings(c: Config):
     for flag, epochs in (("--first-round-epochs", c.first_round_epochs), ("--last-round-epochs", c.last_round_epochs)):
         if epochs is not None and epochs < 1:
             raise UserError(f"{flag} must be at least 1, got {epochs}")
-    if c.last_round_networks < 1:
-        raise UserError(f"--last-round-networks must be at least 1, got {c.last_round_networks}")
+    for flag, count in (("--last-round-networks", c.last_round_networks), ("--labeled-repeats", c.labeled_repeats)):
+        if count < 1:
+            raise UserError(f"{flag} must be at least 1, got {count}")
+    if not c.round_mixup >= 0:  # NaN too
+        raise UserError(f"--round-mixup must be 0 (off) or more, got {c.round_mixup}")
     if c.rounds and (not fractions or any(not 0 < f <= 1 for f in fractions)):
         raise UserError(f"--pseudo-fractions must be fractions in (0, 1], got {fractions}")
     if c.joint_steps < 0:

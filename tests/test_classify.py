@@ -15,7 +15,7 @@ from PIL import Image
 
 from keras_ae.classify import classifier as classifiers
 from keras_ae.classify import joint, labels, methods, pretraining, report, semi_supervised
-from keras_ae.classify.augment import ShiftRotate, StrongAugment, WeakAugment
+from keras_ae.classify.augment import Mixup, ShiftRotate, StrongAugment, WeakAugment
 from keras_ae.errors import UserError
 from keras_ae.models import build
 
@@ -75,6 +75,53 @@ def test_shift_rotate_moves_pixels_by_at_most_the_limits():
     assert not np.allclose(moved[0], moved[1])
     rows, cols = np.nonzero(moved.max(axis=0)[..., 0] > 0.05)
     assert rows.min() >= 10 - 3 and rows.max() <= 17 + 3 and cols.min() >= 13 - 4 and cols.max() <= 14 + 4
+
+
+def test_mixup_blends_each_image_and_its_target_alike_mostly_keeping_its_own():
+    values = np.arange(8, dtype=np.float32)  # image i is i everywhere, of class i
+    images = np.broadcast_to(values[:, None, None, None], (8, 4, 4, 1))
+    targets = np.eye(8, dtype=np.float32)
+    blend = Mixup(alpha=1.0, seed=3)
+    mixed, mixed_targets = (t.numpy() for t in blend(images, targets))
+    assert mixed.shape == images.shape and mixed_targets.shape == targets.shape
+    np.testing.assert_allclose(mixed_targets.sum(axis=1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(mixed[:, 0, 0, 0], mixed_targets @ values, atol=1e-5)  # the same blend for both
+    own = np.diag(mixed_targets)
+    assert np.all(own >= 0.5 - 1e-6) and np.any(own < 0.99)  # folded to [0.5, 1], and blending
+    again, _ = blend(images, targets)
+    assert not np.allclose(again.numpy(), mixed)  # a fresh draw every batch
+
+
+def test_a_classifier_learns_from_mixed_up_batches():
+    x, y = _digits()
+    keras.utils.set_random_seed(0)
+    ae = build("conv", (8, 8, 1), 8, filters=(8,), dense_units=16)
+    model = classifiers.build_classifier(classifiers.copy_encoder(ae.encoder, initialize=True), NAMES, hidden=16)
+    history = classifiers.fit_classifier(model, x[:300], y[:300], steps=100, learning_rate=3e-3, mixup=1.0)
+    assert history["loss"][-1] < 0.8 * history["loss"][0]
+    assert np.mean(classifiers.predict(model, x[1000:]).argmax(axis=1) == y[1000:]) > 0.5
+
+
+def test_a_self_training_round_repeats_the_true_labels_without_taking_more_steps(monkeypatch):
+    from keras_ae.recipes import classify
+
+    x, y = _digits()
+    x, y = x[:300], y[:300]
+    ae = build("conv", (8, 8, 1), 8, filters=(8,), dense_units=16)
+    guesses = np.eye(10, dtype=np.float32)[y]
+    labeled = labels.draw_labeled(y, 2, 0, NAMES)
+    seen = []
+
+    def spy(model, images, targets, steps, *args, **kwargs):
+        seen.append((len(images), steps, kwargs["mixup"]))
+        return {}
+
+    monkeypatch.setattr(classifiers, "fit_classifier", spy)
+    for repeats, mixup in ((1, 0.0), (4, 0.5)):
+        settings = classify.Config(rounds=1, round_epochs=2, labeled_repeats=repeats, round_mixup=mixup)
+        methods.self_training_round(ae, True, guesses, x, y, labeled, labeled[:0], 1, settings, NAMES, None, 0)
+    (once, steps, no_mixup), (repeated, same_steps, mixup) = seen
+    assert repeated - once == 3 * len(labeled) and same_steps == steps and (no_mixup, mixup) == (0.0, 0.5)
 
 
 def test_strong_augment_moves_and_cuts_only_in_training():
@@ -145,6 +192,8 @@ def test_joint_settings_are_refused_in_one_line(cli, tmp_path):
     assert_one_line_error(*cli(*args, "--last-round-epochs", "0")[::2], "--last-round-epochs must be at least 1")
     assert_one_line_error(*cli(*args, "--last-round-networks", "0")[::2], "--last-round-networks must be at least 1")
     assert_one_line_error(*cli(*args, "--first-round-epochs", "0")[::2], "--first-round-epochs must be at least 1")
+    assert_one_line_error(*cli(*args, "--labeled-repeats", "0")[::2], "--labeled-repeats must be at least 1, got 0")
+    assert_one_line_error(*cli(*args, "--round-mixup", "-1")[::2], "--round-mixup must be 0 (off) or more")
     assert not os.path.exists(tmp_path / "run")
 
 

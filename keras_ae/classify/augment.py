@@ -6,7 +6,7 @@ With ten labelled images per class a network memorises them within a few dozen s
 several points of test accuracy on MNIST. Every move (shift, rotation, shear, scale) goes through one
 projective transform (`move`), so an image is resampled once.
 
-* `ShiftRotate`: a callable for `tf.data` pipelines. Its draws come from a `tf.random.Generator` for the
+* `ShiftRotate` and `Mixup`: callables for `tf.data` pipelines. Its draws come from a `tf.random.Generator` for the
   reason `keras_ae.denoise.noise` gives: stateful `tf.random` ops replay the same values every epoch once a
   global seed is set.
 * `WeakAugment` and `StrongAugment`: Keras layers for a model's own `train_step` (`keras_ae.classify.joint`);
@@ -77,6 +77,39 @@ class ShiftRotate:
         dx = self.generator.uniform([count], -self.shift, self.shift)
         dy = self.generator.uniform([count], -self.shift, self.shift)
         return move(images, angle, dx, dy)
+
+
+class Mixup:
+    """`(images, one_hot) -> (images, targets)`: each image of a batch blended with another of the same batch,
+    and its target with that image's, by a weight drawn from Beta(`alpha`, `alpha`) and folded to [0.5, 1] (as
+    MixMatch folds it), so the blend stays mostly the image it was (mixup, Zhang et al. 2018).
+
+    Why: a self-training round learns from pseudo-labels of which some are wrong, and a network trained long
+    enough learns those too, then repeats them in the next round's labels (confirmation bias). Blended
+    images with blended targets make it costly to fit any one label exactly (Arazo et al. 2020)."""
+
+    def __init__(self, alpha: float = 1.0, seed: int = 0):
+        self.alpha = float(alpha)
+        with tf.init_scope(), tf.device("/CPU:0"):
+            self.generator = tf.random.Generator.from_seed(seed)
+
+    def __repr__(self):
+        return f"Mixup(alpha={self.alpha:g})"
+
+    def __call__(self, images, targets):
+        images = tf.convert_to_tensor(images, tf.float32)
+        targets = tf.convert_to_tensor(targets, tf.float32)
+        count = tf.shape(images)[0]
+        seeds = self.generator.make_seeds(2)  # Beta(a, a) as G1 / (G1 + G2), two gamma draws
+        first = tf.random.stateless_gamma([count], seeds[:, 0], alpha=self.alpha)
+        second = tf.random.stateless_gamma([count], seeds[:, 1], alpha=self.alpha)
+        weight = first / (first + second)
+        weight = tf.maximum(weight, 1.0 - weight)
+        partner = tf.argsort(self.generator.uniform([count]))  # a random permutation of the batch
+        image_weight = weight[:, None, None, None]
+        target_weight = weight[:, None]
+        mixed = image_weight * images + (1.0 - image_weight) * tf.gather(images, partner)
+        return mixed, target_weight * targets + (1.0 - target_weight) * tf.gather(targets, partner)
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
+from keras_ae.classify.augment import Mixup
 from keras_ae.training import build_optimizer, without_autotune_model
 
 CLASSIFIER_NAME = "classifier"
@@ -129,8 +130,11 @@ def fit_classifier(
     augment=None,
     seed: int = 0,
     verbose=0,
+    mixup: float = 0.0,
 ) -> dict:
-    """Compile `model` and train it for `steps` batches of (optionally augmented) labelled images.
+    """Compile `model` and train it for `steps` batches of (optionally augmented) labelled images; with
+    `mixup` > 0 the (augmented) batches are then blended (`keras_ae.classify.augment.Mixup`, that alpha) and
+    the loss compares class distributions.
 
     A step budget rather than epochs: with 100 labelled images an epoch is 4 steps, with 5,000 pseudo-labelled
     ones it is 150, and what a run can afford is steps. The learning rate follows a cosine decay to 5%.
@@ -138,11 +142,8 @@ def fit_classifier(
     """
     steps = max(1, int(steps))
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.05)
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss=keras.losses.SparseCategoricalCrossentropy(),
-        metrics=["accuracy"],
-    )
+    loss = keras.losses.CategoricalCrossentropy() if mixup else keras.losses.SparseCategoricalCrossentropy()
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=["accuracy"])
     build_optimizer(model)
     images = np.asarray(images, np.float32)
     labels = np.asarray(labels, np.int32)
@@ -151,6 +152,9 @@ def fit_classifier(
     ds = ds.batch(min(batch_size, len(images)), drop_remainder=True)
     if augment is not None:
         ds = ds.map(lambda x, y: (augment(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+    if mixup:
+        blend, classes = Mixup(mixup, seed), int(model.output_shape[-1])
+        ds = ds.map(lambda x, y: blend(x, tf.one_hot(y, classes)))
     ds = ds.prefetch(tf.data.AUTOTUNE)
     epochs = min(steps, 10)  # a few epochs only so that the history has a shape
     history = model.fit(

@@ -86,16 +86,20 @@ def self_training_round(
     """One self-training round: the surest guesses per class (validation images never among them) plus the
     true labelled images train a new classifier, from the autoencoder's encoder or from scratch. `settings`:
     anything with `pseudo_fractions`, `rounds`, `round_epochs`, `first_round_epochs`,
-    `last_round_epochs`, `last_round_networks`, `batch_size` and `learning_rate` (the recipe's Config). The
-    last round may train several networks and average them (an ensemble); with one round, its settings are
-    the last round's.
+    `last_round_epochs`, `last_round_networks`, `round_mixup`, `labeled_repeats`, `batch_size` and
+    `learning_rate` (the recipe's Config). The true labels may appear `labeled_repeats` times, so that
+    they are not one image in seventy of the round's (the steps are counted on the images without the
+    repeats), and the batches may be blended (`round_mixup`, mixup's alpha): both against learning the
+    wrong pseudo-labels. The last round may train several networks and average them (an ensemble); with
+    one round, its settings are the last round's.
 
     Returns the classifier and the share of its pseudo-labels that were right (a diagnostic)."""
     fractions = settings.pseudo_fractions
     per_class = int(fractions[min(round_, len(fractions)) - 1] * len(pool) / len(names))
     chosen, pseudo = semi_supervised.top_per_class(guesses, per_class, exclude=np.r_[labeled, validation])
-    images = np.concatenate([pool[labeled], pool[chosen]])
-    targets = np.concatenate([pool_labels[labeled], pseudo])
+    repeats = settings.labeled_repeats
+    images = np.concatenate([np.repeat(pool[labeled], repeats, axis=0), pool[chosen]])
+    targets = np.concatenate([np.repeat(pool_labels[labeled], repeats), pseudo])
     epochs, networks = settings.round_epochs, 1
     if round_ == 1 and settings.first_round_epochs:
         epochs = settings.first_round_epochs
@@ -103,12 +107,21 @@ def self_training_round(
         networks = settings.last_round_networks
         if settings.last_round_epochs:
             epochs = settings.last_round_epochs
-    steps = epochs * math.ceil(len(images) / settings.batch_size)
+    steps = epochs * math.ceil((len(labeled) + len(chosen)) / settings.batch_size)
     members = []
     for member in range(networks):  # the same labels, another start (from scratch), head and order each
         model = classifiers.build_classifier(classifiers.copy_encoder(ae.encoder, initialize=scratch), names)
         classifiers.fit_classifier(
-            model, images, targets, steps, settings.batch_size, settings.learning_rate, augment, member, verbose
+            model,
+            images,
+            targets,
+            steps,
+            settings.batch_size,
+            settings.learning_rate,
+            augment,
+            member,
+            verbose,
+            mixup=settings.round_mixup,
         )
         members.append(model)
     model = members[0] if networks == 1 else classifiers.average(members)
