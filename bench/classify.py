@@ -55,24 +55,30 @@ CURVE_ROWS = (
 )
 
 
+def at_least(value: float, floor: float) -> bool:
+    """`value >= floor` for means of image counts: 5,550 right of 6,000 is 92.5%, though (0.92 + 0.9255 +
+    0.9295) / 3 comes out a hair under 0.925 in floating point."""
+    return value >= floor - 1e-9
+
+
 def floors(name: str, metrics: dict) -> list[tuple[str, bool]]:
     accuracy = {m: v["mean"] for m, v in metrics["accuracy"].items()}
     best = accuracy[metrics["best_autoencoder"]]
     best_baseline = max(accuracy[m] for m in classify.BASELINES if m in accuracy)
     # issue 18: the autoencoder earns its place
     earns = [
-        (f"best AE-based >= {100 * need:g}%", best >= need)
+        (f"best AE-based >= {100 * need:g}%", at_least(best, need))
         for key, need in (("mnist", 0.98), ("notmnist", 0.925))
         if key == name
-    ] + [("best AE-based >= best method without an autoencoder", best >= best_baseline)]
+    ] + [("best AE-based >= best method without an autoencoder", at_least(best, best_baseline))]
     if name == "mnist":
         return earns + [
-            ("best AE-based >= 95%", best >= 0.95),
-            ("best AE-based >= scratch + 1.5 points", best >= accuracy["scratch"] + 0.015),
-            ("frozen >= logreg_pixels", accuracy["frozen"] >= accuracy["logreg_pixels"]),
+            ("best AE-based >= 95%", at_least(best, 0.95)),
+            ("best AE-based >= scratch + 1.5 points", at_least(best, accuracy["scratch"] + 0.015)),
+            ("frozen >= logreg_pixels", at_least(accuracy["frozen"], accuracy["logreg_pixels"])),
         ]
     if name == "notmnist":
-        return earns + [("best AE-based >= scratch + 5 points", best >= accuracy["scratch"] + 0.05)]
+        return earns + [("best AE-based >= scratch + 5 points", at_least(best, accuracy["scratch"] + 0.05))]
     return earns
 
 
