@@ -86,7 +86,9 @@ class Mixup:
 
     Why: a self-training round learns from pseudo-labels of which some are wrong, and a network trained long
     enough learns those too, then repeats them in the next round's labels (confirmation bias). Blended
-    images with blended targets make it costly to fit any one label exactly (Arazo et al. 2020)."""
+    images with blended targets make it costly to fit any one label exactly (Arazo et al. 2020). It also slows
+    fitting: the few-label bench gained with rounds of 8 and 24 epochs and lost with rounds of 4
+    (docs/benchmarks.md)."""
 
     def __init__(self, alpha: float = 1.0, seed: int = 0):
         self.alpha = float(alpha)
