@@ -97,7 +97,7 @@ def test_a_classifier_learns_from_mixed_up_batches():
     keras.utils.set_random_seed(0)
     ae = build("conv", (8, 8, 1), 8, filters=(8,), dense_units=16)
     model = classifiers.build_classifier(classifiers.copy_encoder(ae.encoder, initialize=True), NAMES, hidden=16)
-    history = classifiers.fit_classifier(model, x[:300], y[:300], steps=100, learning_rate=3e-3, mixup=1.0)
+    history = classifiers.fit_classifier(model, x[:300], y[:300], steps=200, learning_rate=3e-3, mixup=1.0)
     assert history["loss"][-1] < 0.8 * history["loss"][0]
     assert np.mean(classifiers.predict(model, x[1000:]).argmax(axis=1) == y[1000:]) > 0.5
 
