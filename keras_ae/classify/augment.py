@@ -6,9 +6,9 @@ With ten labelled images per class a network memorises them within a few dozen s
 several points of test accuracy on MNIST. Every move (shift, rotation, shear, scale) goes through one
 projective transform (`move`), so an image is resampled once.
 
-* `ShiftRotate` and `Mixup`: callables for `tf.data` pipelines. Its draws come from a `tf.random.Generator` for the
-  reason `keras_ae.denoise.noise` gives: stateful `tf.random` ops replay the same values every epoch once a
-  global seed is set.
+* `ShiftRotate` and `Mixup` (which blends a batch's images and targets): callables for `tf.data` pipelines.
+  Their draws come from a `tf.random.Generator` for the reason `keras_ae.denoise.noise` gives: stateful
+  `tf.random` ops replay the same values every epoch once a global seed is set.
 * `WeakAugment` and `StrongAugment`: Keras layers for a model's own `train_step` (`keras_ae.classify.joint`);
   they move images only with `training=True`, draw from a `keras.random.SeedGenerator` (whose state is a
   variable of the model, so every step draws anew) and save with their settings.
