@@ -222,6 +222,16 @@ def without_autotune_model(dataset):
     return dataset.with_options(options)
 
 
+def pipeline_generator(seed: int):
+    """A `tf.random.Generator` for a random callable in a `tf.data` pipeline: made outside any graph being
+    traced, on the CPU where tf.data runs. Stateful `tf.random` ops would replay the same values every epoch
+    once a global seed is set (`keras_ae.denoise.noise`); a generator's state moves on."""
+    import tensorflow as tf
+
+    with tf.init_scope(), tf.device("/CPU:0"):
+        return tf.random.Generator.from_seed(seed)
+
+
 def check_settings(epochs: int, loss: str = "mse", learning_rate: float = 1e-3, tensorboard=None) -> None:
     """Refuse bad training flags before anything is loaded or written."""
     if tensorboard:

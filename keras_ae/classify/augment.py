@@ -21,6 +21,8 @@ import math
 import keras
 import tensorflow as tf
 
+from keras_ae.training import pipeline_generator
+
 
 def move(images, angle, dx, dy, shear=None, scale=None):
     """`images (N, H, W, C)`, each rotated by `angle` (radians) about its centre, sheared by `shear`, scaled by
@@ -64,8 +66,7 @@ class ShiftRotate:
     def __init__(self, shift: float = 2.0, degrees: float = 10.0, seed: int = 0):
         self.shift = float(shift)
         self.radians = math.radians(float(degrees))
-        with tf.init_scope(), tf.device("/CPU:0"):
-            self.generator = tf.random.Generator.from_seed(seed)
+        self.generator = pipeline_generator(seed)
 
     def __repr__(self):
         return f"ShiftRotate(shift={self.shift:g}, degrees={math.degrees(self.radians):g})"
@@ -92,8 +93,7 @@ class Mixup:
 
     def __init__(self, alpha: float = 1.0, seed: int = 0):
         self.alpha = float(alpha)
-        with tf.init_scope(), tf.device("/CPU:0"):
-            self.generator = tf.random.Generator.from_seed(seed)
+        self.generator = pipeline_generator(seed)
 
     def __repr__(self):
         return f"Mixup(alpha={self.alpha:g})"

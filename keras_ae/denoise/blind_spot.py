@@ -39,6 +39,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae.errors import UserError
+from keras_ae.training import pipeline_generator
 
 FRACTION = 0.10  # the share of pixels masked in each patch (why 10%: the module's docstring)
 RADIUS = 2
@@ -100,8 +101,7 @@ class Noise2VoidPairs:
     def __init__(self, fraction: float = FRACTION, radius: int = RADIUS, seed: int = 0):
         _check(fraction, radius)
         self.fraction, self.radius = fraction, radius
-        with tf.init_scope(), tf.device("/CPU:0"):
-            self.generator = tf.random.Generator.from_seed(seed)
+        self.generator = pipeline_generator(seed)
 
     def _uniform(self, shape, dtype, maxval):
         return self.generator.uniform(shape, maxval=maxval, dtype=dtype)
@@ -177,8 +177,7 @@ class SplitPairs:
     """`stacked batch (N, H, W, 2C) -> (shot A, shot B)`, the two shots swapped at random per example."""
 
     def __init__(self, seed: int = 0):
-        with tf.init_scope(), tf.device("/CPU:0"):
-            self.generator = tf.random.Generator.from_seed(seed)
+        self.generator = pipeline_generator(seed)
 
     def __call__(self, stacked):
         channels = tf.shape(stacked)[-1] // 2
