@@ -2,6 +2,7 @@
 
     python bench/label_folder.py [--set mnist] [--seeds 0,1,2] [--labels-per-class 10] [--to-label 100]
         [--work /tmp/keras-ae-label-folder] [--images 8000] [--epochs 12] [--autoencoder-from RUN]
+        [--setting KEY=VALUE ...] [--no-reruns]
 
 For each seed: the 8,000 training images of ../shared/data/SET (bench/shared_sets.py's split) are written as
 PNGs into one folder, `images/`, and `labels-per-class` of each class, drawn by the seed, are copied into
@@ -20,6 +21,12 @@ earlier seed's `run/`) is copied to each seed's run folder first, and the recipe
 does after a user's earlier run (the images are the same for every seed; only the labelled draw differs, and the
 autoencoder never sees a label). Everything else in that folder is replaced by the new run.
 
+`--setting KEY=VALUE` (repeatable) sets any other field of the recipe's Config, so the folder can run with the
+settings bench/classify.py measures, e.g. `--setting rounds=4 --setting last_round_epochs=24` or
+`--setting pretrained=/tmp/ae/mnist/autoencoder.keras` (an autoencoder pretrained on the same 8,000 images).
+`--no-reruns` stops after the first run (step 1): its predictions and their sure share, without what labelling
+buys.
+
 Prints a table per seed and the means, the floors of issue 18 (sure predictions >= 99% right; labelling
 `to_label.csv` gains more than labelling random files) and the seconds of each run. Nothing is written into
 the repository: everything goes under --work.
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import os
 import shutil
@@ -100,6 +108,21 @@ def accuracy_on(predictions: list[dict], truth: dict, files) -> float:
     return float(np.mean([predicted[f] == truth[f] for f in files]))
 
 
+def recipe_settings(pairs: list[str]) -> dict:
+    """`KEY=VALUE` pairs as the recipe's Config fields; a value that reads as JSON (4, 0.5, true) is that."""
+    fields = {f.name for f in dataclasses.fields(classify.Config)}
+    settings = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if key not in fields or not value:
+            raise SystemExit(f"--setting {pair}: not KEY=VALUE with KEY one of the recipe's settings")
+        try:
+            settings[key] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[key] = value
+    return settings
+
+
 def one_seed(args, data, class_names, seed: int) -> dict:
     root = os.path.join(args.work, f"seed{seed}")
     shutil.rmtree(root, ignore_errors=True)  # the bench's own scratch folder, never a user's
@@ -110,6 +133,7 @@ def one_seed(args, data, class_names, seed: int) -> dict:
         "epochs": args.epochs,
         "seeds": tuple(int(s) for s in args.recipe_seeds.split(",")),
         "to_label": args.to_label,
+        **recipe_settings(args.setting),
     }
     settings.update(QUICK if args.quick else {})
 
@@ -119,6 +143,8 @@ def one_seed(args, data, class_names, seed: int) -> dict:
     metrics, seconds = recipe(root, os.path.join(root, "run"), settings)
     found = metrics["truth"]
     result = {
+        "method": metrics["exported"],
+        "validation": metrics["validation_accuracy"][metrics["exported"]]["mean"],
         "labelled": len(first_labels),
         "accuracy": found["accuracy"],
         "sure_accuracy": found["sure_accuracy"],
@@ -127,6 +153,8 @@ def one_seed(args, data, class_names, seed: int) -> dict:
         "seconds": seconds,
     }
 
+    if not args.reruns:
+        return result, settings
     suggested = [r["file"] for r in rows(os.path.join(root, "run", "to_label.csv"))]
     unlabeled = sorted(set(names) - set(first_labels))
     random_pick = list(np.random.default_rng(1000 + seed).choice(unlabeled, len(suggested), replace=False))
@@ -158,6 +186,8 @@ def main():
     parser.add_argument("--recipe-seeds", default=",".join(map(str, classify.Config().seeds)))
     parser.add_argument("--work", default="/tmp/keras-ae-label-folder")
     parser.add_argument("--autoencoder-from", metavar="RUN", help="reuse the autoencoder of this finished run")
+    parser.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE", help="any recipe setting")
+    parser.add_argument("--reruns", action=argparse.BooleanOptionalAction, default=True, help="label more, rerun")
     parser.add_argument("--quick", action="store_true", help="a check of the bench itself: tiny training, no numbers")
     args = parser.parse_args()
     print(machine.describe(), flush=True)
@@ -174,28 +204,39 @@ def main():
         f"\n{args.set}: a folder of {len(images):,} PNGs, {args.labels_per_class} labels per class, "
         f"then {args.to_label} more; the recipe's defaults but {settings}"
     )
-    print("| seed | predictions right | sure right (files) | first run s | + to_label.csv | + random | rerun s |")
-    print("|---|---|---|---|---|---|---|")
+    reran = args.reruns
+    print(
+        "| seed | labels the files (validation) | predictions right | sure right (files) | first run s |"
+        + (" + to_label.csv | + random | rerun s |" if reran else "")
+    )
+    print("|---|---|---|---|---|" + ("---|---|---|" if reran else ""))
     for seed, r in results.items():
         print(
-            f"| {seed} | {percent(r['accuracy'])} | {percent(r['sure_accuracy'])} ({r['sure_files']:,}) "
-            f"| {r['seconds']:.0f} | {100 * r['to_label_accuracy']:.2f}% | {100 * r['random_accuracy']:.2f}% "
-            f"| {r['to_label_seconds']:.0f} / {r['random_seconds']:.0f} |"
+            f"| {seed} | `{r['method']}` ({percent(r['validation'])}) | {percent(r['accuracy'])} "
+            f"| {percent(r['sure_accuracy'])} ({r['sure_files']:,}) | {r['seconds']:.0f} |"
+            + (
+                f" {100 * r['to_label_accuracy']:.2f}% | {100 * r['random_accuracy']:.2f}% "
+                f"| {r['to_label_seconds']:.0f} / {r['random_seconds']:.0f} |"
+                if reran
+                else ""
+            )
         )
-    mean = {k: np.mean([r[k] for r in results.values() if r[k] is not None] or [np.nan]) for k in results[seed]}
+    numeric = [k for k, v in results[seed].items() if not isinstance(v, str)]
+    mean = {k: np.mean([r[k] for r in results.values() if r[k] is not None] or [np.nan]) for k in numeric}
     print(
-        f"| mean | {percent(mean['accuracy'])} | {percent(mean['sure_accuracy'])} | {mean['seconds']:.0f} "
-        f"| {100 * mean['to_label_accuracy']:.2f}% | {100 * mean['random_accuracy']:.2f}% | |"
-    )
-    print(
-        "(the reruns are scored on the files labelled in neither, "
-        f"{mean['before_accuracy_common'] * 100:.2f}% right before them)"
+        f"| mean | | {percent(mean['accuracy'])} | {percent(mean['sure_accuracy'])} | {mean['seconds']:.0f} |"
+        + (f" {100 * mean['to_label_accuracy']:.2f}% | {100 * mean['random_accuracy']:.2f}% | |" if reran else "")
     )
     print(
         f"floor: sure predictions >= 99% right: {'met' if mean['sure_accuracy'] >= 0.99 else 'MISSED'}"
     )  # nan: MISSED
-    gained = mean["to_label_accuracy"] > mean["random_accuracy"]
-    print(f"floor: labelling to_label.csv gains more than random files: {'met' if gained else 'MISSED'}")
+    if reran:
+        print(
+            "(the reruns are scored on the files labelled in neither, "
+            f"{mean['before_accuracy_common'] * 100:.2f}% right before them)"
+        )
+        gained = mean["to_label_accuracy"] > mean["random_accuracy"]
+        print(f"floor: labelling to_label.csv gains more than random files: {'met' if gained else 'MISSED'}")
     with open(os.path.join(args.work, f"{args.set}-results.json"), "w") as f:
         json.dump(results, f, indent=1)
 

@@ -24,7 +24,7 @@ this recipe measures the naive version *and* what does win, beside the baselines
   many times among the guesses, both against learning the wrong guesses (in the bench, alpha 1 and 8
   repeats: +0.31 / +0.52 points on MNIST and +0.95 / +0.86 on notMNIST, from the autoencoder / from scratch,
   with rounds of 8 and 24 epochs; with the default rounds of 4 epochs they cost 3.2 / 1.7 points: off by
-  default);
+  default; mixup's networks hedge, so on your folders few files reach the fixed 0.999 of `sure`);
 * `joint`: the classifier and the autoencoder trained together (`keras_ae.classify.joint`): the pretrained
   encoder under a new head learns from the labelled images and, FixMatch-style, from its own sure guesses
   (probability >= `--joint-threshold`) of gently shifted unlabeled images as targets for the same images
@@ -69,11 +69,11 @@ The run folder also holds:
 
 * `predictions.csv`: `file,label,probability,sure` for every file of `--dataset`, once, by file name (a file
   you labelled keeps your label, probability 1, sure). `sure` marks the files the held-out labels vouch for:
-  the threshold from which the split networks' held-out predictions (pooled over the seeds) are 99% right
-  with 80% confidence (`keras_ae.classify.predictions.sure_threshold`; that takes 161 held-out predictions
-  without an error, else a fixed, conservative 0.999), carried over to the network trained on all labels as
-  the share of files it marks (`transfer_threshold`: that network is more confident, so the same probability
-  would mark more files, wrongly). metrics.json says which rule and both thresholds (`sure`).
+  the threshold from which the split networks' held-out predictions (pooled over the seeds, each image once:
+  `one_per_image`) are 99% right with 80% confidence (`keras_ae.classify.predictions.sure_threshold`; that
+  takes 161 held-out images without an error, else a fixed, conservative 0.999), carried over to the
+  network trained on all labels as the share of files it marks (`transfer_threshold`: that network is more
+  confident, so the same probability would mark more files, wrongly). metrics.json says which rule and both thresholds (`sure`).
 * `to_label.csv`: `file,predicted,probability`, the `--to-label` unlabeled files whose labels should help most:
   the least sure (smallest gap between the top two probabilities), spread over the autoencoder's code space
   (k-means on the codes of the 5x as many least sure, one per cluster). Label them (copy them into the class
@@ -384,7 +384,12 @@ def run(config: Config | None = None, *, echo=print, verbose="auto", **settings)
         echo(f"training {deployed} again, on all {len(user.given)} labels")
         kept[deployed] = _refit(deployed, ae, pool, pool_labels, pool_codes, chosen_settings, c, seeds[0], **common)
         held = [
-            (results[deployed][s]["held_out"], pool_labels[draws[s][1]], results[deployed][s]["pool_confidence"])
+            (
+                results[deployed][s]["held_out"],
+                pool_labels[draws[s][1]],
+                draws[s][1],
+                results[deployed][s]["pool_confidence"],
+            )
             for s in seeds
         ]
         metrics.update(

@@ -164,6 +164,7 @@ def test_sure_threshold_needs_the_held_out_labels_to_vouch_for_it():
         "confidence": predictions.SURE_CONFIDENCE,
         "threshold": predictions.FALLBACK_THRESHOLD,
         "rule": "fixed",
+        "held_out_needed": 161,
     }
     # 400 held out, the 250 surest right: at 99% and 80% confidence 161 right in a row vouch, 120 do not
     confidence = np.linspace(0.9989, 0.5, 400)
@@ -180,6 +181,25 @@ def test_sure_threshold_needs_the_held_out_labels_to_vouch_for_it():
     assert predictions.sure_threshold(*_one_hot_like([0.9995] * 50, np.arange(50) >= 2))["rule"] == "none"
     assert not predictions.is_sure(np.array([[0.9, 0.1]]), None).any()
     assert predictions.error_bound(0, 161) <= 0.01 < predictions.error_bound(0, 160)
+    assert predictions.held_out_to_vouch() == 161 and predictions.held_out_to_vouch(0.95, 0.8) == 32
+
+
+def test_an_image_held_out_by_several_splits_vouches_once():
+    # three splits hold out the same 100 images, all right: 300 predictions would vouch, 100 images do not
+    confidence = np.linspace(0.99, 0.6, 100)
+    split = (*_one_hot_like(confidence, np.ones(100, bool)), np.arange(100))
+    assert predictions.sure_threshold(*split[:2])["rule"] == "fixed"
+    pooled = np.concatenate([split[0]] * 3), np.concatenate([split[1]] * 3)
+    assert predictions.sure_threshold(*pooled)["rule"] == "validation"
+    probabilities, true = predictions.one_per_image([split] * 3)
+    assert len(true) == 100 and predictions.sure_threshold(probabilities, true)["rule"] == "fixed"
+    # an image right in one split and wrong in another counts as wrong, at its surest wrong prediction; a right
+    # one counts at its least sure prediction
+    a = _one_hot_like([0.9, 0.8], [True, True])
+    b = _one_hot_like([0.7, 0.95], [False, True])
+    probabilities, true = predictions.one_per_image([(*a, np.array([5, 6])), (*b, np.array([5, 6]))])
+    assert (probabilities.argmax(axis=1) != true).tolist() == [True, False]
+    assert probabilities.max(axis=1).tolist() == pytest.approx([0.7, 0.8])
 
 
 def test_the_sure_threshold_carries_over_as_a_share_of_the_files():
