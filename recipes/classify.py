@@ -73,7 +73,8 @@ The run folder also holds:
   `one_per_image`) are 99% right with 80% confidence (`keras_ae.classify.predictions.sure_threshold`; that
   takes 161 held-out images without an error, else a fixed, conservative 0.999), carried over to the
   network trained on all labels as the share of files it marks (`transfer_threshold`: that network is more
-  confident, so the same probability would mark more files, wrongly). metrics.json says which rule and both thresholds (`sure`).
+  confident, so the same probability would mark more files, wrongly). metrics.json says which rule and both
+  thresholds (`sure`).
 * `to_label.csv`: `file,predicted,probability`, the `--to-label` unlabeled files whose labels should help most:
   the least sure (smallest gap between the top two probabilities), spread over the autoencoder's code space
   (k-means on the codes of the 5x as many least sure, one per cluster). Label them (copy them into the class

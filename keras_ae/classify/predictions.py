@@ -110,8 +110,8 @@ def error_bound(errors, count, confidence: float = SURE_CONFIDENCE):
 
 
 def held_out_to_vouch(precision: float = SURE_PRECISION, confidence: float = SURE_CONFIDENCE) -> int:
-    """How many held-out predictions without an error vouch for `precision` at `confidence` (161 at 99% and
-    80%): what a user must label to let the held-out labels choose the threshold."""
+    """How many held-out images, none wrong, vouch for `precision` at `confidence` (161 at 99% and 80%): what
+    a user must label to let the held-out labels choose the threshold."""
     return math.ceil(math.log(1 - confidence) / math.log(precision))
 
 
@@ -172,7 +172,7 @@ def sure_threshold(
 def one_per_image(held):
     """The held-out predictions, one per image: the seeds' splits draw from the same few labels, so an image is
     often held out by several, and counting its predictions as independent evidence vouches for thresholds
-    the files do not bear out (4 splits of 50 from 100 labels: 200 predictions of 94 images, all right, chose
+    the files do not bear out (4 splits of 50 from 100 labels: 200 predictions of about 92 images, all right, chose
     0.48, and the files above it were 98.4% right). Kept conservatively: an image wrong in any split counts
     as its surest wrong prediction, else as its least sure right one.
 
