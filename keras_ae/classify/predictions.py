@@ -172,9 +172,9 @@ def sure_threshold(
 def one_per_image(held):
     """The held-out predictions, one per image: the seeds' splits draw from the same few labels, so an image is
     often held out by several, and counting its predictions as independent evidence vouches for thresholds
-    the files do not bear out (4 splits of 50 from 100 labels: 200 predictions of about 92 images, all right, chose
-    0.48, and the files above it were 98.4% right). Kept conservatively: an image wrong in any split counts
-    as its surest wrong prediction, else as its least sure right one.
+    the files do not bear out (4 splits of 50 from 100 labels: 200 predictions of about 92 images, all
+    right, chose 0.48, and the files above it were 98.4% right). Kept conservatively: an image wrong in any
+    split counts as its surest wrong prediction, else as its least sure right one.
 
     `held`: per split, (probabilities on its held-out images, their labels, their indices).
     Returns the probabilities and labels of the distinct images, for `sure_threshold`."""
@@ -183,8 +183,8 @@ def one_per_image(held):
     image = np.concatenate([i for _, _, i in held])
     confidence = probabilities.max(axis=1)
     wrong = probabilities.argmax(axis=1) != true
-    # per image, the first after sorting by (image, right before wrong, then by confidence: wrong ones surest
-    # first, right ones least sure first)
+    # per image, the first after sorting by image, then wrong before right, then wrong ones surest first and
+    # right ones least sure first
     order = np.lexsort((np.where(wrong, -confidence, confidence), ~wrong, image))
     first = order[np.r_[True, image[order][1:] != image[order][:-1]]] if len(order) else order
     return probabilities[first], true[first]
